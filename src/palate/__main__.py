@@ -1,0 +1,3 @@
+from palate.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``palate`` command line: thin typer commands over the packages."""

@@ -1,0 +1,34 @@
+"""The ``palate`` typer app and its entry point.
+
+User mistakes (``PalateError``) print one line and exit 1; usage errors exit 2 (click's rule);
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from palate.cli.common import err_console
+from palate.cli.data import datasets_command, export_command, import_command
+from palate.errors import PalateError
+
+app = typer.Typer(
+    name="palate",
+    help="Taste-driven post-training: judgements in, trustworthy scores and decisions out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("import")(import_command)
+app.command("export")(export_command)
+app.command("datasets")(datasets_command)
+
+
+def main() -> None:
+    try:
+        app()
+    except PalateError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)

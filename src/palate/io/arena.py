@@ -1,0 +1,45 @@
+"""Chatbot Arena battles: JSON Lines (optionally gzipped), one battle a line.
+
+Fields: ``model_a``, ``model_b``, ``winner`` (``model_a``, ``model_b``, ``tie`` or
+``tie (bothbad)``), ``question_id``; others (``num``, ``judge``, ``turn``, conversations, ...)
+are kept in ``metadata``. Battles name models and questions but usually carry no text.
+"""
+
+from __future__ import annotations
+
+from palate.io.readers import Row
+from palate.io.rows import RowError, extra_fields, require_str
+from palate.schema import Comparison, Prompt, Response, Source
+
+NAME = "arena"
+KNOWN = {"model_a", "model_b", "winner", "question_id"}
+WINNERS = {
+    "model_a": {"winner": 0},
+    "model_b": {"winner": 1},
+    "tie": {"tie": True},
+    "tie (bothbad)": {"tie": True, "both_bad": True},
+}
+
+
+def looks_like(row: Row) -> bool:
+    return {"model_a", "model_b", "winner"} <= row.keys()
+
+
+def from_row(row: Row, judged_by: Source) -> Comparison:
+    model_a = require_str(row, "model_a", allow_empty=False)
+    model_b = require_str(row, "model_b", allow_empty=False)
+    winner = require_str(row, "winner")
+    if winner not in WINNERS:
+        raise RowError(
+            f"unknown winner {winner!r} (expected one of: {', '.join(WINNERS)})", "winner"
+        )
+    question = row.get("question_id")
+    if question is None:
+        raise RowError("missing field", "question_id")
+    return Comparison(
+        prompt=Prompt(id=str(question)),
+        responses=[Response(model=model_a), Response(model=model_b)],
+        judge=judged_by,
+        metadata=extra_fields(row, KNOWN),
+        **WINNERS[winner],  # type: ignore[arg-type]
+    )

@@ -1,0 +1,1 @@
+"""Statistics: win rates, rankings, truth inference, agreement, prediction-powered inference."""

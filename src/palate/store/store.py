@@ -1,0 +1,259 @@
+"""The Store: datasets of canonical records in SQLite or PostgreSQL.
+
+Writes are atomic (one transaction per import: all records or none) and use each backend's
+fast bulk path: ``executemany`` on SQLite, ``COPY`` into a temporary table on PostgreSQL.
+Content hashes make imports idempotent: a record already in the dataset is skipped.
+Reads stream, so a dataset larger than memory can be exported or aggregated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import Connection, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from palate.errors import PalateError
+from palate.schema import Comparison, Rating, record_adapter
+from palate.schema.hashing import canonical_json, record_dict
+from palate.store import migrate
+from palate.store.engine import make_engine, normalise_url
+from palate.store.tables import RECORD_COLUMNS, datasets, records
+
+BATCH_SIZE = 10_000
+
+Record = Comparison | Rating
+
+
+def default_url() -> str:
+    """``PALATE_DB_URL`` if set, else ``palate.db`` in the working directory."""
+    return os.environ.get("PALATE_DB_URL") or "sqlite:///palate.db"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    records: int
+
+
+def record_row(dataset_id: int, record: Record) -> tuple[Any, ...]:
+    """The ``records`` row for a record, in ``RECORD_COLUMNS`` order."""
+    body = canonical_json(record_dict(record))
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    unscored = record.unscored is not None
+    if isinstance(record, Comparison):
+        return (
+            dataset_id,
+            digest,
+            "comparison",
+            record.prompt.key,
+            record.responses[0].model,
+            record.responses[1].model,
+            record.score_for_first(),
+            record.winner,
+            record.tie,
+            None,
+            None,
+            record.judge.kind,
+            record.judge.name,
+            record.dimension,
+            unscored,
+            body,
+        )
+    return (
+        dataset_id,
+        digest,
+        "rating",
+        record.item,
+        record.response.model if record.response else None,
+        None,
+        None,
+        None,
+        False,
+        record.label,
+        record.score,
+        record.rater.kind,
+        record.rater.name,
+        record.dimension,
+        unscored,
+        body,
+    )
+
+
+class Store:
+    """A palate database. Opening one brings its schema up to date."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = normalise_url(url or default_url())
+        self.engine = make_engine(self.url)
+        try:
+            migrate.upgrade(self.engine)
+        except PalateError:
+            raise
+        except Exception as exc:  # unreachable server, unwritable file, ...
+            raise PalateError(f"cannot open store {self._safe_url()}: {exc}") from exc
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    def _safe_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def add_records(
+        self,
+        dataset: str,
+        items: Iterable[Record],
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Add records to a dataset in one transaction; return how many were new.
+
+        If ``items`` raises part-way (a malformed line), nothing is written.
+        """
+        with self.engine.connect() as conn, conn.begin():
+            dataset_id = self._ensure_dataset(conn, dataset)
+            rows = (record_row(dataset_id, r) for r in items)
+            if self.backend == "postgresql":
+                added = _copy_rows_postgres(conn, rows, progress)
+            else:
+                added = _insert_rows_sqlite(conn, rows, progress)
+        return added
+
+    def _ensure_dataset(self, conn: Connection, name: str) -> int:
+        dialect_insert = pg_insert if self.backend == "postgresql" else sqlite_insert
+        conn.execute(dialect_insert(datasets).values(name=name).on_conflict_do_nothing())
+        return int(conn.execute(select(datasets.c.id).where(datasets.c.name == name)).scalar_one())
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _read(self) -> Connection:
+        return self.engine.connect().execution_options(sqlite_begin="DEFERRED")
+
+    def datasets(self) -> list[DatasetInfo]:
+        query = (
+            select(datasets.c.name, func.count(records.c.id))
+            .select_from(datasets.outerjoin(records))
+            .group_by(datasets.c.name)
+            .order_by(datasets.c.name)
+        )
+        with self._read() as conn:
+            return [DatasetInfo(name, int(n)) for name, n in conn.execute(query)]
+
+    def dataset_id(self, conn: Connection, name: str) -> int:
+        found = conn.execute(select(datasets.c.id).where(datasets.c.name == name)).scalar()
+        if found is None:
+            known = ", ".join(d.name for d in self.datasets()) or "none"
+            raise PalateError(f"no dataset named {name!r} (known: {known})")
+        return int(found)
+
+    def count(self, dataset: str) -> int:
+        with self._read() as conn:
+            dataset_id = self.dataset_id(conn, dataset)
+            query = select(func.count()).where(records.c.dataset_id == dataset_id)
+            return int(conn.execute(query).scalar_one())
+
+    def iter_bodies(self, dataset: str) -> Iterator[str]:
+        """Canonical JSON of each record, in insertion order, streamed."""
+        with self._read() as conn:
+            dataset_id = self.dataset_id(conn, dataset)
+            query = (
+                select(records.c.body)
+                .where(records.c.dataset_id == dataset_id)
+                .order_by(records.c.id)
+            )
+            for (body,) in conn.execution_options(yield_per=BATCH_SIZE).execute(query):
+                yield body
+
+    def iter_records(self, dataset: str) -> Iterator[Record]:
+        for body in self.iter_bodies(dataset):
+            yield record_adapter.validate_json(body)
+
+    def columns(self, dataset: str, names: list[str], kind: str) -> list[tuple[Any, ...]]:
+        """Selected columns of one kind of record (``comparison``/``rating``), scored only.
+
+        Statistics read these instead of parsing JSON bodies.
+        """
+        cols = [records.c[n] for n in names]
+        with self._read() as conn:
+            dataset_id = self.dataset_id(conn, dataset)
+            query = (
+                select(*cols)
+                .where(records.c.dataset_id == dataset_id)
+                .where(records.c.kind == kind)
+                .where(records.c.unscored.is_(False))
+                .order_by(records.c.id)
+            )
+            return [
+                tuple(row) for row in conn.execution_options(yield_per=BATCH_SIZE).execute(query)
+            ]
+
+
+def _batches(rows: Iterable[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, BATCH_SIZE)):
+        yield batch
+
+
+def _insert_rows_sqlite(
+    conn: Connection,
+    rows: Iterable[tuple[Any, ...]],
+    progress: Callable[[int], None] | None,
+) -> int:
+    placeholders = ", ".join("?" for _ in RECORD_COLUMNS)
+    sql = f"INSERT OR IGNORE INTO records ({', '.join(RECORD_COLUMNS)}) VALUES ({placeholders})"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    added = 0
+    for batch in _batches(rows):
+        cursor.executemany(sql, batch)
+        added += max(cursor.rowcount, 0)
+        if progress:
+            progress(len(batch))
+    cursor.close()
+    return added
+
+
+def _copy_rows_postgres(
+    conn: Connection,
+    rows: Iterable[tuple[Any, ...]],
+    progress: Callable[[int], None] | None,
+) -> int:
+    columns = ", ".join(RECORD_COLUMNS)
+    conn.execute(
+        text(
+            "CREATE TEMPORARY TABLE palate_import (LIKE records INCLUDING DEFAULTS) ON COMMIT DROP"
+        )
+    )
+    # Keep file order: ids are assigned in ``seq`` order below, so exports stay byte-stable.
+    conn.execute(text("ALTER TABLE palate_import DROP COLUMN id, ADD COLUMN seq BIGSERIAL"))
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY palate_import ({columns}) FROM STDIN") as copy:
+        for batch in _batches(rows):
+            for row in batch:
+                copy.write_row(row)
+            if progress:
+                progress(len(batch))
+    result = conn.execute(
+        text(
+            f"INSERT INTO records ({columns}) SELECT {columns} FROM palate_import "
+            "ORDER BY seq ON CONFLICT (dataset_id, hash) DO NOTHING"
+        )
+    )
+    conn.execute(text("DROP TABLE palate_import"))
+    return int(result.rowcount)

@@ -1,0 +1,64 @@
+"""The database tables, as SQLAlchemy Core metadata.
+
+One wide ``records`` table holds every canonical record: the full record as canonical JSON in
+``body`` (lossless), plus the few columns statistics filter and aggregate on, so that ranking a
+million comparisons never has to parse JSON.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+
+metadata = MetaData()
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("dataset_id", Integer, ForeignKey("datasets.id"), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("item", Text, nullable=False),
+    Column("model_a", Text),
+    Column("model_b", Text),
+    Column("outcome", Float),  # for responses[0] vs [1]: 1 win, 0 loss, 0.5 tie, None unscored
+    Column("winner", SmallInteger),
+    Column("tie", Boolean, nullable=False),
+    Column("label", Text),
+    Column("score", Float),
+    Column("source_kind", String(16), nullable=False),
+    Column("source_name", Text, nullable=False),
+    Column("dimension", Text),
+    Column("unscored", Boolean, nullable=False),
+    Column("body", Text, nullable=False),
+    UniqueConstraint("dataset_id", "hash", name="uq_records_dataset_hash"),
+)
+
+Index("ix_records_dataset_id_id", records.c.dataset_id, records.c.id)
+
+# Column order used by the bulk insert paths (everything but the autoincrement id).
+RECORD_COLUMNS: tuple[str, ...] = tuple(c.name for c in records.columns if c.name != "id")
