@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from palate.io.readers import Row
 from palate.io.rows import RowError, extra_fields, require_str
-from palate.schema import Comparison, Prompt, Response, Source
+from palate.schema import Comparison, Source
 
 NAME = "arena"
 KNOWN = {"model_a", "model_b", "winner", "question_id"}
@@ -36,10 +36,13 @@ def from_row(row: Row, judged_by: Source) -> Comparison:
     question = row.get("question_id")
     if question is None:
         raise RowError("missing field", "question_id")
-    return Comparison(
-        prompt=Prompt(id=str(question)),
-        responses=[Response(model=model_a), Response(model=model_b)],
-        judge=judged_by,
-        metadata=extra_fields(row, KNOWN),
-        **WINNERS[winner],  # type: ignore[arg-type]
+    # One validation of plain data is several times faster than building nested models.
+    return Comparison.model_validate(
+        {
+            "prompt": {"id": str(question)},
+            "responses": [{"model": model_a}, {"model": model_b}],
+            "judge": judged_by,
+            "metadata": extra_fields(row, KNOWN),
+            **WINNERS[winner],
+        }
     )

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 from pydantic import ValidationError
 
 from palate.errors import InputError
@@ -106,8 +107,8 @@ def iter_jsonl(path: Path) -> Iterator[tuple[Source, int, Row]]:
                 if not line.strip():
                     continue
                 try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
+                    row = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
                     raise source.error(f"invalid JSON ({exc.msg})", line=number) from exc
                 if not isinstance(row, dict):
                     raise source.error("expected a JSON object", line=number)

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from palate.errors import PalateError
 from palate.schema import Comparison, Rating, record_adapter
-from palate.schema.hashing import canonical_json, record_dict
+from palate.schema.hashing import canonical_bytes, record_dict
 from palate.store import migrate
 from palate.store.engine import make_engine, normalise_url
 from palate.store.tables import RECORD_COLUMNS, datasets, records
@@ -44,17 +44,21 @@ class DatasetInfo:
 
 def record_row(dataset_id: int, record: Record) -> tuple[Any, ...]:
     """The ``records`` row for a record, in ``RECORD_COLUMNS`` order."""
-    body = canonical_json(record_dict(record))
-    digest = hashlib.sha256(body.encode()).hexdigest()
+    encoded = canonical_bytes(record_dict(record))
+    digest = hashlib.sha256(encoded).hexdigest()
+    body = encoded.decode()
     unscored = record.unscored is not None
     if isinstance(record, Comparison):
+        first, second = record.responses[0], record.responses[1]
         return (
             dataset_id,
             digest,
             "comparison",
             record.prompt.key,
-            record.responses[0].model,
-            record.responses[1].model,
+            first.model,
+            second.model,
+            len(first.text) if first.text is not None else None,
+            len(second.text) if second.text is not None else None,
             record.score_for_first(),
             record.winner,
             record.tie,
@@ -72,6 +76,8 @@ def record_row(dataset_id: int, record: Record) -> tuple[Any, ...]:
         "rating",
         record.item,
         record.response.model if record.response else None,
+        None,
+        None,
         None,
         None,
         None,
@@ -185,10 +191,13 @@ class Store:
         for body in self.iter_bodies(dataset):
             yield record_adapter.validate_json(body)
 
-    def columns(self, dataset: str, names: list[str], kind: str) -> list[tuple[Any, ...]]:
-        """Selected columns of one kind of record (``comparison``/``rating``), scored only.
+    def columns(
+        self, dataset: str, names: list[str], kind: str, *, scored_only: bool = True
+    ) -> list[tuple[Any, ...]]:
+        """Selected columns of one kind of record (``comparison``/``rating``).
 
-        Statistics read these instead of parsing JSON bodies.
+        Statistics read these instead of parsing JSON bodies. Unscored records are left out
+        unless ``scored_only`` is False (their outcome is then None).
         """
         cols = [records.c[n] for n in names]
         with self._read() as conn:
@@ -197,9 +206,10 @@ class Store:
                 select(*cols)
                 .where(records.c.dataset_id == dataset_id)
                 .where(records.c.kind == kind)
-                .where(records.c.unscored.is_(False))
                 .order_by(records.c.id)
             )
+            if scored_only:
+                query = query.where(records.c.unscored.is_(False))
             return [
                 tuple(row) for row in conn.execution_options(yield_per=BATCH_SIZE).execute(query)
             ]

@@ -45,6 +45,8 @@ records = Table(
     Column("item", Text, nullable=False),
     Column("model_a", Text),
     Column("model_b", Text),
+    Column("length_a", Integer),  # characters of responses[0]/[1] text, for length control
+    Column("length_b", Integer),
     Column("outcome", Float),  # for responses[0] vs [1]: 1 win, 0 loss, 0.5 tie, None unscored
     Column("winner", SmallInteger),
     Column("tie", Boolean, nullable=False),

@@ -32,6 +32,8 @@ def upgrade() -> None:
         sa.Column("item", sa.Text, nullable=False),
         sa.Column("model_a", sa.Text),
         sa.Column("model_b", sa.Text),
+        sa.Column("length_a", sa.Integer),
+        sa.Column("length_b", sa.Integer),
         sa.Column("outcome", sa.Float),
         sa.Column("winner", sa.SmallInteger),
         sa.Column("tie", sa.Boolean, nullable=False),
