@@ -13,7 +13,7 @@ from palate.schema import Comparison, Source
 
 NAME = "arena"
 KNOWN = {"model_a", "model_b", "winner", "question_id"}
-WINNERS = {
+WINNERS: dict[str, dict[str, int | bool]] = {
     "model_a": {"winner": 0},
     "model_b": {"winner": 1},
     "tie": {"tie": True},
