@@ -1,0 +1,114 @@
+"""Reading what the statistics need out of the store, as numpy arrays.
+
+The statistics modules themselves work on arrays and know nothing of databases; this module is
+the one bridge, and reads only indexed columns (never the JSON bodies), so it stays fast on
+millions of judgements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from palate.errors import StatsError
+from palate.store import Store
+
+
+@dataclass(frozen=True)
+class Pairwise:
+    """Scored pairwise comparisons: ``outcome`` is 1 if model_a won, 0 if it lost, 0.5 a tie
+    (or AlpacaEval's continuous preference mapped onto [0, 1])."""
+
+    names: list[str]
+    model_a: np.ndarray  # int codes into names
+    model_b: np.ndarray
+    outcome: np.ndarray
+    items: np.ndarray  # prompt keys (str)
+    sources: np.ndarray  # judge or rater names (str)
+
+
+def pairwise(store: Store, dataset: str) -> Pairwise:
+    rows = store.columns(
+        dataset, ["model_a", "model_b", "outcome", "item", "source_name"], kind="comparison"
+    )
+    rows = [r for r in rows if r[0] is not None and r[1] is not None]
+    if not rows:
+        raise StatsError(f"dataset {dataset!r} has no scored comparisons between named models")
+    a, b, outcome, items, sources = (np.asarray(col) for col in zip(*rows, strict=True))
+    names, codes = np.unique(np.concatenate([a, b]), return_inverse=True)
+    n = len(rows)
+    return Pairwise(
+        names=[str(x) for x in names],
+        model_a=codes[:n],
+        model_b=codes[n:],
+        outcome=outcome.astype(float),
+        items=items,
+        sources=sources,
+    )
+
+
+@dataclass(frozen=True)
+class AgainstBaseline:
+    """Comparisons of models against one baseline, oriented as AlpacaEval orients them:
+    ``preferences`` in [1, 2] with 1 = the baseline won and 2 = the model won, NaN = unscored."""
+
+    models: np.ndarray
+    instructions: np.ndarray
+    preferences: np.ndarray
+    model_lengths: np.ndarray
+    baseline_lengths: np.ndarray
+
+
+def against_baseline(store: Store, dataset: str, baseline: str) -> AgainstBaseline:
+    rows = store.columns(
+        dataset,
+        ["model_a", "model_b", "outcome", "item", "length_a", "length_b"],
+        kind="comparison",
+        scored_only=False,
+    )
+    models, instructions, prefs, model_len, base_len = [], [], [], [], []
+    for model_a, model_b, outcome, item, length_a, length_b in rows:
+        if model_a == baseline and model_b != baseline:
+            model, score, mine, theirs = (
+                model_b,
+                None if outcome is None else 1 - outcome,
+                length_b,
+                length_a,
+            )
+        elif model_b == baseline and model_a != baseline:
+            model, score, mine, theirs = model_a, outcome, length_a, length_b
+        else:
+            continue
+        models.append(model)
+        instructions.append(item)
+        prefs.append(np.nan if score is None else 1.0 + score)
+        model_len.append(-1 if mine is None else mine)
+        base_len.append(-1 if theirs is None else theirs)
+    if not models:
+        raise StatsError(f"no comparisons against baseline {baseline!r} in dataset {dataset!r}")
+    return AgainstBaseline(
+        models=np.asarray(models),
+        instructions=np.asarray(instructions),
+        preferences=np.asarray(prefs, dtype=float),
+        model_lengths=np.asarray(model_len),
+        baseline_lengths=np.asarray(base_len),
+    )
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Categorical labels in long form: one (item, worker, answer) a rating."""
+
+    items: list[str]
+    workers: list[str]
+    answers: list[str]
+
+
+def labels(store: Store, dataset: str) -> Labels:
+    rows = store.columns(dataset, ["item", "source_name", "label"], kind="rating")
+    rows = [r for r in rows if r[2] is not None]
+    if not rows:
+        raise StatsError(f"dataset {dataset!r} has no categorical ratings")
+    items, workers, answers = (list(col) for col in zip(*rows, strict=True))
+    return Labels(items=items, workers=workers, answers=answers)
