@@ -90,14 +90,14 @@ def read_records(
 ) -> Iterator[Comparison | Rating]:
     """Canonical records from a file; the first bad row raises an InputError (file, line, field)."""
     mapper = _mapper(fmt, judged_by)
-    for source, line, row in _rows(fmt, path):
+    for count, (source, line, row) in enumerate(_rows(fmt, path), start=1):
         try:
             yield mapper(row)
         except RowError as exc:
             raise source.error(str(exc), line=line, field=exc.field) from exc
         except ValidationError as exc:
             raise source.validation_error(exc, line) from exc
-        if progress is not None and line % 1000 == 0:
+        if progress is not None and count % 1000 == 0:
             progress(source.position(), source.size)
 
 
