@@ -189,3 +189,17 @@ def test_copied_file_under_other_name_adds_nothing(store_url: str, shared_data: 
     store = Store(store_url)
     assert import_file(store, src, dataset="t").records == 4620
     assert import_file(store, copy, dataset="t").records == 0
+
+
+def test_repeats_within_one_file_are_stored_once(store_url: str, tmp_path: Path) -> None:
+    battle = {"model_a": "x", "model_b": "y", "winner": "model_a", "question_id": "q1"}
+    other = battle | {"winner": "tie"}
+    path = tmp_path / "repeats.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [battle, other, battle, battle]))
+    store = Store(store_url)
+    assert import_file(store, path).records == 2  # the first import of a new dataset
+    more = tmp_path / "more.jsonl"
+    third = battle | {"winner": "model_b"}
+    more.write_text("".join(json.dumps(r) + "\n" for r in [third, battle, third]))
+    assert import_file(store, more, dataset="repeats").records == 1  # adding to a dataset
+    assert store.count("repeats") == 3

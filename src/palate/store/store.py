@@ -137,7 +137,7 @@ class Store:
             dataset_id = self._ensure_dataset(conn, dataset)
             rows = (record_row(dataset_id, r) for r in items)
             if self.backend == "postgresql":
-                added = _copy_rows_postgres(conn, rows, progress)
+                added = _copy_rows_postgres(conn, dataset_id, rows, progress)
             else:
                 added = _insert_rows_sqlite(conn, rows, progress)
         return added
@@ -241,9 +241,47 @@ def _insert_rows_sqlite(
 
 def _copy_rows_postgres(
     conn: Connection,
+    dataset_id: int,
     rows: Iterable[tuple[Any, ...]],
     progress: Callable[[int], None] | None,
 ) -> int:
+    # Imports into one dataset take turns (other datasets are not blocked), so "the dataset is
+    # empty" stays true for the whole transaction.
+    conn.execute(select(datasets.c.id).where(datasets.c.id == dataset_id).with_for_update())
+    has_rows = conn.execute(
+        select(records.c.id).where(records.c.dataset_id == dataset_id).limit(1)
+    ).first()
+    if has_rows is None:
+        return _copy_into_empty_dataset(conn, rows, progress)
+    return _copy_via_temporary_table(conn, rows, progress)
+
+
+def _copy_into_empty_dataset(
+    conn: Connection,
+    rows: Iterable[tuple[Any, ...]],
+    progress: Callable[[int], None] | None,
+) -> int:
+    """The common first import: COPY straight into ``records``, skipping in-file repeats."""
+    seen: set[str] = set()
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY records ({', '.join(RECORD_COLUMNS)}) FROM STDIN") as copy:
+        for batch in _batches(rows):
+            for row in batch:
+                digest = row[1]  # RECORD_COLUMNS[1] is the content hash
+                if digest not in seen:
+                    seen.add(digest)
+                    copy.write_row(row)
+            if progress:
+                progress(len(batch))
+    return len(seen)
+
+
+def _copy_via_temporary_table(
+    conn: Connection,
+    rows: Iterable[tuple[Any, ...]],
+    progress: Callable[[int], None] | None,
+) -> int:
+    """Adding to a non-empty dataset: COPY into a temporary table, then insert what is new."""
     columns = ", ".join(RECORD_COLUMNS)
     conn.execute(
         text(
