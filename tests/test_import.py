@@ -197,9 +197,9 @@ def test_repeats_within_one_file_are_stored_once(store_url: str, tmp_path: Path)
     path = tmp_path / "repeats.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in [battle, other, battle, battle]))
     store = Store(store_url)
-    assert import_file(store, path).records == 2  # the first import of a new dataset
+    assert import_file(store, path, judged_by="crowd").records == 2  # a new dataset
     more = tmp_path / "more.jsonl"
     third = battle | {"winner": "model_b"}
     more.write_text("".join(json.dumps(r) + "\n" for r in [third, battle, third]))
-    assert import_file(store, more, dataset="repeats").records == 1  # adding to a dataset
+    assert import_file(store, more, dataset="repeats", judged_by="crowd").records == 1
     assert store.count("repeats") == 3
