@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from palate.io.readers import Row
-from palate.io.report import ExportReport
+from palate.io.report import ExportReport, comparison_rows
 from palate.io.rows import RowError, extra_fields, optional_float, require_str
 from palate.schema import Comparison, Prompt, Rating, Response, Source, Unscored
 
@@ -88,14 +88,6 @@ def to_row(record: Comparison, report: ExportReport) -> dict[str, Any] | None:
 
 def export(records: Iterable[Comparison | Rating], out: Path) -> ExportReport:
     report = ExportReport(format=NAME, path=str(out))
-    rows = []
-    for record in records:
-        if isinstance(record, Rating):
-            report.dropped["rating (not a comparison)"] += 1
-            continue
-        row = to_row(record, report)
-        if row is not None:
-            rows.append(row)
+    rows = list(comparison_rows(records, to_row, report))
     out.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    report.written = len(rows)
     return report

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from palate.schema import Comparison, Rating
 
 
 @dataclass
@@ -23,3 +26,19 @@ class ExportReport:
             "dropped": dict(sorted(self.dropped.items())),
             "lost": dict(sorted(self.lost.items())),
         }
+
+
+def comparison_rows(
+    records: Iterable[Comparison | Rating],
+    to_row: Callable[[Comparison, ExportReport], dict[str, Any] | None],
+    report: ExportReport,
+) -> Iterator[dict[str, Any]]:
+    """Rows of a pairwise format; ratings and records ``to_row`` refuses are counted, not lost."""
+    for record in records:
+        if isinstance(record, Rating):
+            report.dropped["rating (not a comparison)"] += 1
+            continue
+        row = to_row(record, report)
+        if row is not None:
+            report.written += 1
+            yield row

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from palate.io.readers import Row
-from palate.io.report import ExportReport
+from palate.io.report import ExportReport, comparison_rows
 from palate.io.rows import RowError, extra_fields
 from palate.schema import Comparison, Message, Prompt, Rating, Response, Source
 
@@ -140,20 +140,9 @@ def to_row(record: Comparison, report: ExportReport) -> dict[str, Any] | None:
     return {"prompt": prompt, "chosen": chosen, "rejected": rejected, **metadata}
 
 
-def rows(records: Iterable[Comparison | Rating], report: ExportReport) -> Iterable[dict[str, Any]]:
-    for record in records:
-        if isinstance(record, Rating):
-            report.dropped["rating (not a comparison)"] += 1
-            continue
-        row = to_row(record, report)
-        if row is not None:
-            report.written += 1
-            yield row
-
-
 def export(records: Iterable[Comparison | Rating], out: Path) -> ExportReport:
     report = ExportReport(format=NAME, path=str(out))
     with out.open("w", encoding="utf-8", newline="\n") as f:
-        for row in rows(records, report):
+        for row in comparison_rows(records, to_row, report):
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     return report
