@@ -12,6 +12,7 @@ import typer
 
 from palate.cli.common import err_console
 from palate.cli.data import datasets_command, export_command, import_command
+from palate.cli.stats import app as stats_app
 from palate.errors import PalateError
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
 app.command("import")(import_command)
 app.command("export")(export_command)
 app.command("datasets")(datasets_command)
+app.add_typer(stats_app, name="stats")
 
 
 def main() -> None:

@@ -60,14 +60,18 @@ class AgainstBaseline:
     baseline_lengths: np.ndarray
 
 
-def against_baseline(store: Store, dataset: str, baseline: str) -> AgainstBaseline:
+def against_baseline(
+    store: Store, dataset: str, baseline: str, *, length_controlled: bool = False
+) -> AgainstBaseline:
     rows = store.columns(
         dataset,
         ["model_a", "model_b", "outcome", "item", "length_a", "length_b"],
         kind="comparison",
         scored_only=False,
     )
-    models, instructions, prefs, model_len, base_len = [], [], [], [], []
+    models, instructions, prefs = [], [], []
+    model_len: list[int | None] = []
+    base_len: list[int | None] = []
     for model_a, model_b, outcome, item, length_a, length_b in rows:
         if model_a == baseline and model_b != baseline:
             model, score, mine, theirs = (
@@ -83,10 +87,19 @@ def against_baseline(store: Store, dataset: str, baseline: str) -> AgainstBaseli
         models.append(model)
         instructions.append(item)
         prefs.append(np.nan if score is None else 1.0 + score)
-        model_len.append(-1 if mine is None else mine)
-        base_len.append(-1 if theirs is None else theirs)
+        model_len.append(mine)
+        base_len.append(theirs)
     if not models:
         raise StatsError(f"no comparisons against baseline {baseline!r} in dataset {dataset!r}")
+    if None in model_len or None in base_len:
+        if length_controlled:
+            raise StatsError(
+                f"dataset {dataset!r} has comparisons without response texts: "
+                "a length-controlled win rate needs them"
+            )
+        # Battles that name models without texts (Arena): lengths are unknown, shown as 0.
+        model_len = [n or 0 for n in model_len]
+        base_len = [n or 0 for n in base_len]
     return AgainstBaseline(
         models=np.asarray(models),
         instructions=np.asarray(instructions),

@@ -1,0 +1,120 @@
+"""`palate stats …` end to end: import the shared data, then check the JSON contract and the
+figures against the published ones."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_cli, run_json
+
+EXACT = ["win_rate", "standard_error", "discrete_win_rate", "n_wins", "n_wins_base", "n_draws",
+         "n_total"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def alpacaeval_db(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('alpacaeval') / 'palate.db'}"
+    from palate.io import import_file
+    from palate.store import Store
+
+    store = Store(url)
+    for path in sorted((shared_data / "alpacaeval/annotations").glob("*.json.gz")):
+        import_file(store, path, dataset="alpacaeval")
+    return url
+
+
+def test_winrate_json_reproduces_the_published_leaderboard(
+    alpacaeval_db: str, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = run_json(
+        capsys, "stats", "winrate", "--dataset", "alpacaeval", "--baseline", "gpt4_1106_preview",
+        "--length-controlled", "--db", alpacaeval_db,
+    )  # fmt: skip
+    assert document["baseline"] == "gpt4_1106_preview"
+    ours = {row["model"]: row for row in document["models"]}
+    with (shared_data / "alpacaeval/leaderboard.csv").open() as f:
+        published = {row["model"]: row for row in csv.DictReader(f)}
+    # Each file names its generator; the leaderboard row is named after the file.
+    for path in (shared_data / "alpacaeval/annotations").glob("*.json.gz"):
+        with gzip.open(path, "rt") as f:
+            generator = json.load(f)[0]["generator_2"]
+        row, pub = ours[generator], published[path.name.removesuffix(".json.gz")]
+        for key in EXACT:
+            assert row[key] == pytest.approx(float(pub[key]), abs=1e-6), (generator, key)
+    errors = [
+        abs(ours[g]["length_controlled_winrate"] - float(published[m]["length_controlled_winrate"]))
+        for m, g in _generators(shared_data).items()
+    ]
+    assert sum(errors) / len(errors) < 0.5
+
+
+def _generators(shared_data: Path) -> dict[str, str]:
+    out = {}
+    for path in (shared_data / "alpacaeval/annotations").glob("*.json.gz"):
+        with gzip.open(path, "rt") as f:
+            out[path.name.removesuffix(".json.gz")] = json.load(f)[0]["generator_2"]
+    return out
+
+
+def test_winrate_with_unknown_baseline_is_a_clear_error(
+    alpacaeval_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _out, err = run_cli(
+        capsys, "stats", "winrate", "--dataset", "alpacaeval", "--baseline", "nobody",
+        "--db", alpacaeval_db,
+    )  # fmt: skip
+    assert code == 1 and "nobody" in err and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def arena_db(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> str:
+    tmp = tmp_path_factory.mktemp("arena")
+    url = f"sqlite:///{tmp / 'palate.db'}"
+    from palate.io import import_file
+    from palate.store import Store
+
+    store = Store(url)
+    import_file(store, shared_data / "arena/human.jsonl.gz", dataset="human")
+    import_file(store, shared_data / "arena/gpt-4-0125-preview.jsonl.gz", dataset="gpt4",
+                judged_by="judge:gpt-4-0125-preview")  # fmt: skip
+    with gzip.open(shared_data / "arena/human.jsonl.gz", "rt") as f:
+        lines = f.readlines()
+    few = random.Random(1).sample(lines, len(lines) // 10)
+    (tmp / "few.jsonl").write_text("".join(few))
+    import_file(store, tmp / "few.jsonl", dataset="few-humans")
+    return url
+
+
+def test_rank_json_shape_and_order(arena_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    document = run_json(capsys, "stats", "rank", "--dataset", "human", "--n-bootstrap", "200",
+                        "--db", arena_db)  # fmt: skip
+    assert document["method"] == "bt"
+    models = document["models"]
+    assert len(models) == 20
+    scores = [m["score"] for m in models]
+    assert scores == sorted(scores, reverse=True)
+    assert all(m["ci_low"] <= m["score"] <= m["ci_high"] for m in models)
+    assert models[0]["rank"] == 1
+    assert set(models[0]) == {"model", "score", "ci_low", "ci_high", "rank"}
+
+
+def test_ppi_narrower_than_humans_alone(arena_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    document = run_json(capsys, "stats", "ppi", "--human", "few-humans", "--judge", "gpt4",
+                        "--db", arena_db)  # fmt: skip
+    rows = document["models"]
+    assert len(rows) >= 15
+    narrower = [
+        (r["ci_high"] - r["ci_low"]) < (r["classical"]["ci_high"] - r["classical"]["ci_low"])
+        for r in rows
+    ]
+    assert sum(narrower) >= 0.8 * len(rows)
+    assert all(r["n_labelled"] + r["n_unlabelled"] > r["n_labelled"] for r in rows)
+    ranked = run_json(capsys, "stats", "ppi", "--human", "few-humans", "--judge", "gpt4",
+                      "--target", "rank", "--db", arena_db)  # fmt: skip
+    assert ranked["n_labelled"] == 2691 and len(ranked["models"]) == 20
