@@ -118,3 +118,37 @@ def test_ppi_narrower_than_humans_alone(arena_db: str, capsys: pytest.CaptureFix
     ranked = run_json(capsys, "stats", "ppi", "--human", "few-humans", "--judge", "gpt4",
                       "--target", "rank", "--db", arena_db)  # fmt: skip
     assert ranked["n_labelled"] == 2691 and len(ranked["models"]) == 20
+
+
+def test_truth_and_agreement_on_crowd_labels(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = f"sqlite:///{tmp_path / 'palate.db'}"
+    run_json(capsys, "import", str(shared_data / "crowd/temp.csv"), "--db", db)
+    mv = run_json(capsys, "stats", "truth", "--dataset", "temp", "--method", "mv", "--db", db)
+    ds = run_json(capsys, "stats", "truth", "--dataset", "temp", "--db", db)
+    assert ds["method"] == "ds" and len(ds["items"]) == 462
+    assert {row["label"] for row in ds["items"]} == {"before", "after"}
+    assert all(0.5 <= row["confidence"] <= 1 for row in ds["items"])
+    same = sum(a["label"] == b["label"] for a, b in zip(mv["items"], ds["items"], strict=True))
+    assert same >= 0.9 * 462  # the methods mostly agree on this easy task, but not blindly
+    agreement = run_json(capsys, "stats", "agreement", "--dataset", "temp", "--db", db)
+    assert agreement["between"] == "humans" and agreement["pairs"]
+    assert all(0 <= p["agreement"] <= 1 for p in agreement["pairs"])
+
+
+def test_judge_human_agreement_on_arena(
+    arena_db: str, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from palate.io import import_file
+    from palate.store import Store
+
+    gpt4 = shared_data / "arena/gpt-4-0125-preview.jsonl.gz"
+    import_file(Store(arena_db), gpt4,
+                dataset="human", judged_by="judge:gpt-4-0125-preview")  # fmt: skip
+    document = run_json(capsys, "stats", "agreement", "--dataset", "human", "--between",
+                        "humans,judges", "--db", arena_db)  # fmt: skip
+    (row,) = document["pairs"]
+    # FastChat-style agreement of GPT-4 with people on these battles (see test_agreement.py).
+    assert row["agreement"] == pytest.approx(0.5547, abs=1e-3)
+    assert row["agreement_without_ties"] == pytest.approx(0.8327, abs=1e-3)

@@ -11,10 +11,12 @@ from rich.table import Table
 from palate.cli.common import DbOption, JsonOption, console, emit, open_store
 from palate.errors import StatsError
 from palate.stats import data
+from palate.stats.agreement import agreement_table
 from palate.stats.bradley_terry import rank as rank_models
 from palate.stats.length_controlled import win_rate_table
 from palate.stats.matching import match
 from palate.stats.ppi import classical_mean, oriented_outcomes, ppi_bradley_terry, ppi_mean
+from palate.stats.truth import Method, infer_truth
 
 app = typer.Typer(
     help="Win rates, rankings, truth inference, agreement, PPI.", no_args_is_help=True
@@ -161,5 +163,75 @@ def ppi_command(
             f"{len(lab):,} comparisons with human labels, {len(unl):,} judged only "
             f"(mean judge outcome {np.mean(y_hat):.3f})."
         )
+
+    emit(as_json, document, render)
+
+
+@app.command("truth")
+def truth_command(
+    dataset: DatasetOption,
+    method: Annotated[Method, typer.Option("--method", help="Truth inference method.")] = "ds",
+    max_iter: Annotated[int, typer.Option("--max-iter", help="EM iterations at most.")] = 100,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Infer each item's true label from crowd labels (majority vote, Dawid-Skene, ...)."""
+    labels = data.labels(open_store(db), dataset)
+    result = infer_truth(
+        labels.items, labels.workers, labels.answers, method=method, max_iter=max_iter
+    )
+    document = result.to_json()
+
+    def render() -> None:
+        out = Table("item", "label", "confidence", title=f"Inferred labels ({method})")
+        for row in document["items"][:50]:
+            out.add_row(row["item"], row["label"], f"{row['confidence']:.3f}")
+        console.print(out)
+        if len(document["items"]) > 50:
+            console.print(f"... {len(document['items']) - 50} more items (use --json)")
+        workers = sorted(document["workers"], key=lambda w: w["accuracy"])
+        console.print(
+            f"{len(workers)} workers; least accurate: "
+            + ", ".join(f"{w['worker']} {w['accuracy']:.2f}" for w in workers[:5])
+        )
+
+    emit(as_json, document, render)
+
+
+@app.command("agreement")
+def agreement_command(
+    dataset: DatasetOption,
+    between: Annotated[
+        Literal["humans", "judges", "humans,judges"],
+        typer.Option(
+            "--between",
+            help="Whose agreement: within humans, within judges, or judges against humans.",
+        ),
+    ] = "humans",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Agreement on shared items, with and without ties (MT-Bench style) and Cohen's kappa."""
+    found = data.votes(open_store(db), dataset)
+    wanted = {"humans": {("human", "human")}, "judges": {("judge", "judge")},
+              "humans,judges": {("human", "judge"), ("judge", "human")}}[between]  # fmt: skip
+    keep = [i for i, s in enumerate(found.sources) if found.kinds[s] in {k for k, _ in wanted}]
+    if not keep:
+        raise StatsError(f"dataset {dataset!r} has no judgements by {between}")
+    rows = agreement_table(
+        [found.items[i] for i in keep],
+        [found.sources[i] for i in keep],
+        [found.labels[i] for i in keep],
+    )
+    rows = [r for r in rows if (found.kinds[r.source_a], found.kinds[r.source_b]) in wanted]
+    document = {"between": between, "pairs": [r.to_json() for r in rows]}
+
+    def render() -> None:
+        out = Table("source", "source", "items", "agreement", "w/o ties", "kappa",
+                    title=f"Agreement between {between}")  # fmt: skip
+        for r in sorted(rows, key=lambda r: -r.items)[:40]:
+            out.add_row(r.source_a, r.source_b, str(r.items), _fmt(r.agreement, 3),
+                        _fmt(r.agreement_without_ties, 3), _fmt(r.kappa, 3))  # fmt: skip
+        console.print(out)
 
     emit(as_json, document, render)

@@ -125,3 +125,47 @@ def labels(store: Store, dataset: str) -> Labels:
         raise StatsError(f"dataset {dataset!r} has no categorical ratings")
     items, workers, answers = (list(col) for col in zip(*rows, strict=True))
     return Labels(items=items, workers=workers, answers=answers)
+
+
+@dataclass(frozen=True)
+class Votes:
+    """Every scored judgement as a categorical vote, for agreement statistics.
+
+    Ratings vote their label. A comparison votes for the winning model's side with the pair
+    put in a fixed (sorted) order, so that two sources judging the same pair in opposite
+    presentation orders still agree: ``model_a``, ``model_b`` or ``tie``.
+    """
+
+    items: list[str]
+    sources: list[str]
+    kinds: dict[str, str]  # source name -> "human" or "judge"
+    labels: list[str]
+
+
+def votes(store: Store, dataset: str) -> Votes:
+    items: list[str] = []
+    sources: list[str] = []
+    labels: list[str] = []
+    kinds: dict[str, str] = {}
+    for item, name, kind, label in store.columns(
+        dataset, ["item", "source_name", "source_kind", "label"], kind="rating"
+    ):
+        if label is not None:
+            items.append(item)
+            sources.append(name)
+            labels.append(label)
+            kinds[name] = kind
+    for item, name, kind, model_a, model_b, outcome in store.columns(
+        dataset,
+        ["item", "source_name", "source_kind", "model_a", "model_b", "outcome"],
+        kind="comparison",
+    ):
+        if model_b is not None and model_a is not None and model_b < model_a:
+            model_a, model_b, outcome = model_b, model_a, 1.0 - outcome
+        items.append(f"{item}\t{model_a}\t{model_b}")
+        sources.append(name)
+        labels.append("model_a" if outcome > 0.5 else "model_b" if outcome < 0.5 else "tie")
+        kinds[name] = kind
+    if not items:
+        raise StatsError(f"dataset {dataset!r} has no scored judgements")
+    return Votes(items=items, sources=sources, kinds=kinds, labels=labels)
