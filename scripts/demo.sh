@@ -21,5 +21,5 @@ $palate datasets
 if $palate stats --help >/dev/null 2>&1; then
   $palate stats winrate --dataset alpacaeval --baseline gpt4_1106_preview --length-controlled
   $palate stats rank --dataset arena-human --method bt --ci bootstrap
-  $palate stats truth --dataset rte --method ds | head -n 20
+  $palate stats truth --dataset rte --method ds
 fi

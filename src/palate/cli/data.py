@@ -41,7 +41,7 @@ def import_command(
         TimeRemainingColumn(),
         console=err_console,
         transient=True,
-        disable=as_json,
+        disable=as_json or not err_console.is_terminal,
     ) as bar:
         task = bar.add_task(file.name, total=None)
         result = import_file(
