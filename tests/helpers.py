@@ -46,3 +46,17 @@ def fingerprint(url: str) -> tuple[dict[str, int], str]:
         return counts, digest.hexdigest()
     finally:
         store.close()
+
+
+ARENA_OUTCOME = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "tie (bothbad)": 0.5}
+
+
+def arena_battles(path: Any) -> tuple[list[dict[str, Any]], list[str], dict[str, int]]:
+    """Arena battles from a shared ``.jsonl.gz`` in ``num`` order, the sorted model names and
+    each name's code. Both kinds of tie count as ties (``ARENA_OUTCOME``)."""
+    import gzip
+
+    with gzip.open(path, "rt") as f:
+        rows = sorted((json.loads(line) for line in f), key=lambda r: r["num"])
+    names = sorted({r["model_a"] for r in rows} | {r["model_b"] for r in rows})
+    return rows, names, {n: k for k, n in enumerate(names)}

@@ -8,7 +8,6 @@ mean 1000 (that data has no mixtral-8x7b, so FastChat applies no anchor shift).
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -35,6 +34,7 @@ from palate.stats.bradley_terry import (
     to_elo_scale,
 )
 from palate.stats.intervals import arena_rank, percentile_interval
+from tests.helpers import ARENA_OUTCOME, arena_battles
 
 
 class Battles(NamedTuple):
@@ -47,15 +47,11 @@ class Battles(NamedTuple):
 @pytest.fixture(scope="module")
 def arena(shared_data: Path) -> Battles:
     """Arena human battles in ``num`` order; 'tie' and 'tie (bothbad)' are both ties."""
-    with gzip.open(shared_data / "arena" / "human.jsonl.gz", "rt") as f:
-        rows = sorted((json.loads(line) for line in f), key=lambda r: r["num"])
-    names = sorted({r["model_a"] for r in rows} | {r["model_b"] for r in rows})
-    code = {n: k for k, n in enumerate(names)}
-    value = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "tie (bothbad)": 0.5}
+    rows, names, code = arena_battles(shared_data / "arena" / "human.jsonl.gz")
     return Battles(
         np.array([code[r["model_a"]] for r in rows]),
         np.array([code[r["model_b"]] for r in rows]),
-        np.array([value[r["winner"]] for r in rows]),
+        np.array([ARENA_OUTCOME[r["winner"]] for r in rows]),
         names,
     )
 

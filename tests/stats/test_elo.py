@@ -6,8 +6,6 @@ shared Arena human battles in ``num`` order; and evalica's Elo with the same con
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import NamedTuple
@@ -19,6 +17,7 @@ import pytest
 from palate.errors import StatsError
 from palate.stats.bradley_terry import rank
 from palate.stats.elo import bootstrap_elo, online_elo
+from tests.helpers import ARENA_OUTCOME, arena_battles
 
 
 class Battles(NamedTuple):
@@ -31,15 +30,11 @@ class Battles(NamedTuple):
 
 @pytest.fixture(scope="module")
 def arena(shared_data: Path) -> Battles:
-    with gzip.open(shared_data / "arena" / "human.jsonl.gz", "rt") as f:
-        rows = sorted((json.loads(line) for line in f), key=lambda r: r["num"])
-    names = sorted({r["model_a"] for r in rows} | {r["model_b"] for r in rows})
-    code = {n: k for k, n in enumerate(names)}
-    value = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "tie (bothbad)": 0.5}
+    rows, names, code = arena_battles(shared_data / "arena" / "human.jsonl.gz")
     return Battles(
         np.array([code[r["model_a"]] for r in rows]),
         np.array([code[r["model_b"]] for r in rows]),
-        np.array([value[r["winner"]] for r in rows]),
+        np.array([ARENA_OUTCOME[r["winner"]] for r in rows]),
         names,
         [r["winner"] for r in rows],
     )
