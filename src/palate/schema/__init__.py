@@ -4,6 +4,7 @@ Richer than every export format on purpose, so nothing a source says is lost on 
 Imports nothing else from palate.
 """
 
+from palate.schema.call import CallInfo
 from palate.schema.comparison import Comparison, Message, Prompt, Response
 from palate.schema.hashing import canonical_json, content_hash
 from palate.schema.rating import Rating
@@ -12,6 +13,7 @@ from palate.schema.source import Source, SourceKind
 from palate.schema.unscored import Unscored
 
 __all__ = [
+    "CallInfo",
     "Comparison",
     "Message",
     "Prompt",

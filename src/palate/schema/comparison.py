@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from palate.schema.call import CallInfo
 from palate.schema.source import Source
 from palate.schema.unscored import Unscored
 
@@ -99,6 +100,9 @@ class Comparison(BaseModel):
         default=None, description="Seed that chose the presentation order."
     )
     rationale: str | None = Field(default=None, description="The judge's stated reasons.")
+    call: CallInfo | None = Field(
+        default=None, description="Latency, tokens, cost and raw output of the judge call."
+    )
     error_tags: list[str] = Field(default_factory=list, description="Error taxonomy tags.")
     timestamp: datetime | None = Field(default=None, description="When it was judged.")
     metadata: dict[str, Any] = Field(

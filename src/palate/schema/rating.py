@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from palate.schema.call import CallInfo
 from palate.schema.comparison import Prompt, Response
 from palate.schema.source import Source
 from palate.schema.unscored import Unscored
@@ -32,6 +33,9 @@ class Rating(BaseModel):
     rubric: str | None = Field(default=None, description="Rubric version id used.")
     dimension: str | None = Field(default=None, description="Rubric dimension rated.")
     rationale: str | None = Field(default=None, description="The rater's stated reasons.")
+    call: CallInfo | None = Field(
+        default=None, description="Latency, tokens, cost and raw output of the judge call."
+    )
     error_tags: list[str] = Field(default_factory=list, description="Error taxonomy tags.")
     timestamp: datetime | None = Field(default=None, description="When it was rated.")
     metadata: dict[str, Any] = Field(

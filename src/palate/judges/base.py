@@ -1,0 +1,78 @@
+"""The Judge protocol: what every judge promises, whatever it runs on.
+
+An LLM over HTTP, a local transformers model, a reward model and a code verifier all answer
+the same two questions (which of two responses is better; how good is one response on each
+rubric dimension) and all keep the same promise: a judgement is never lost and never invented.
+A judge that cannot judge returns an *unscored* record with the reason; it does not raise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from palate.schema import Comparison, Prompt, Rating, Response, Source
+
+
+@dataclass(frozen=True)
+class PairTask:
+    """One pairwise judgement to make.
+
+    ``responses`` are in data order; ``order`` is the order the judge is shown them in, so
+    ``order == (1, 0)`` is the swapped presentation. The returned Comparison keeps data order.
+    """
+
+    prompt: Prompt
+    responses: tuple[Response, Response]
+    order: tuple[int, int] = (0, 1)
+    seed: int = 0
+    replicate: int = 0
+    rubric: str | None = None  # rubric version id the judge's prompt was rendered from
+    dimension: str | None = None
+
+    @property
+    def item(self) -> str:
+        return self.prompt.key
+
+    @property
+    def shown(self) -> tuple[Response, Response]:
+        """The responses in presentation order."""
+        return self.responses[self.order[0]], self.responses[self.order[1]]
+
+
+@dataclass(frozen=True)
+class PointTask:
+    """One response to score on some rubric dimensions (all of the rubric's when empty)."""
+
+    prompt: Prompt
+    response: Response
+    dimensions: tuple[str, ...] = field(default_factory=tuple)
+    seed: int = 0
+    replicate: int = 0
+    rubric: str | None = None
+
+    @property
+    def item(self) -> str:
+        return self.prompt.key
+
+
+@runtime_checkable
+class PairwiseJudge(Protocol):
+    """Judges which of two responses is better."""
+
+    source: Source
+
+    async def judge_pair(self, task: PairTask) -> Comparison:
+        """The verdict in data order, or an unscored Comparison saying why there is none."""
+        ...
+
+
+@runtime_checkable
+class PointwiseJudge(Protocol):
+    """Scores one response on rubric dimensions."""
+
+    source: Source
+
+    async def judge_point(self, task: PointTask) -> list[Rating]:
+        """One Rating per dimension (unscored with a reason where it could not score)."""
+        ...
