@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from palate.errors import InputError
-from palate.io import alpacaeval, canonical, hf, trl
+from palate.io import alpacaeval, canonical, hf, open_instruct, openrlhf, trl
 from palate.io.report import ExportReport
 from palate.store import Store
 
-ExportFormat = Literal["jsonl", "trl", "hf", "alpacaeval"]
+ExportFormat = Literal["jsonl", "trl", "hf", "alpacaeval", "openrlhf", "open-instruct"]
 EXPORT_FORMATS: tuple[str, ...] = get_args(ExportFormat)
 
 
@@ -31,6 +31,10 @@ def export_dataset(store: Store, dataset: str, fmt: str, out: Path) -> ExportRep
             report = trl.export(store.iter_records(dataset), tmp)
         elif fmt == alpacaeval.NAME:
             report = alpacaeval.export(store.iter_records(dataset), tmp)
+        elif fmt == openrlhf.NAME:
+            report = openrlhf.export(store.iter_records(dataset), tmp)
+        elif fmt == open_instruct.NAME:
+            report = open_instruct.export(store.iter_records(dataset), tmp)
         else:
             report = hf.export(store.iter_records(dataset), tmp)
         if out.is_dir():

@@ -14,6 +14,8 @@ from palate.io import alpacaeval, arena, canonical, crowd, hf, trl
 from palate.io.detect import detect, row_format
 from palate.io.readers import Row, Source, iter_arrow, iter_csv, iter_json
 from palate.io.rows import RowError
+from palate.ledger import Ledger
+from palate.ledger.provenance import current_agent, file_ref
 from palate.schema import Comparison, Rating
 from palate.schema import Source as Judge
 from palate.schema.source import SourceKind
@@ -124,5 +126,14 @@ def import_file(
             read += 1
             yield record
 
+    ledger = Ledger(store)
+    before = ledger.dataset_last_id(name)
     added = store.add_records(name, counted())
+    ledger.append(
+        "import",
+        agent=current_agent(),
+        used=[file_ref(path)],
+        generated=[ledger.dataset_rows(name, after_id=before)],
+        attributes={"format": chosen, "read": read, "added": added},
+    )
     return ImportResult(dataset=name, format=chosen, records=added, read=read)

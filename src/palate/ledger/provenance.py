@@ -1,0 +1,220 @@
+"""Provenance records (W3C PROV) and their canonical bytes.
+
+One ledger record is one PROV *activity* (an import, a judge run, an aggregation, ...) carried
+out by an *agent*, that *used* some entities and *generated* others; every generated entity
+*was derived from* every used one. Entities are named by kind, id and content hash, so a
+record says exactly which bytes went in and came out. Records are never edited: a later
+record ``supersedes`` (corrects) or ``revokes`` (withdraws) an earlier one by its id.
+
+The canonical form is RFC 8785 JSON. ``rfc8785`` is slow (tens of microseconds a record),
+and for the values ledger records hold (strings, safe integers, booleans, null, with ASCII
+keys) orjson's sorted output is byte-identical, so that is used whenever it provably applies.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+import rfc8785
+from pydantic import BaseModel, ConfigDict, Field
+
+from palate import __version__
+
+SHA256_HEX = r"^[0-9a-f]{64}$"
+_SAFE_INT = 2**53 - 1
+
+
+def current_agent() -> str:
+    """Who is acting: this palate version and the operating-system user running it."""
+    return f"palate/{__version__} user:{getpass.getuser()}"
+
+
+class EntityRef(BaseModel):
+    """A PROV entity as the ledger names it: what it is, which one, and its content hash."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str = Field(
+        min_length=1,
+        description="Entity kind, e.g. dataset-rows, rubric, judge-config, checkpoint, eval.",
+    )
+    id: str = Field(min_length=1, description="Identifier within the kind (name, version, path).")
+    hash: str = Field(
+        pattern=SHA256_HEX,
+        description="SHA-256 hex of the entity's content, or the Merkle root of its rows.",
+    )
+
+
+class Revision(BaseModel):
+    """A pointer to an earlier ledger record, by position and id (its leaf hash)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    index: int = Field(ge=0, description="Position of the earlier record in the ledger.")
+    id: str = Field(pattern=SHA256_HEX, description="Leaf hash (hex) of the earlier record.")
+
+
+def ref_dict(ref: EntityRef) -> dict[str, str]:
+    return {"hash": ref.hash, "id": ref.id, "kind": ref.kind}
+
+
+class RefDicts:
+    """``ref_dict`` remembered per EntityRef object: bulk appends name the same few
+    entities a million times. Keeps the refs alive, so their ids stay theirs."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[EntityRef, dict[str, str]]] = {}
+
+    def __call__(self, refs: Sequence[EntityRef]) -> list[dict[str, str]]:
+        out = []
+        for ref in refs:
+            hit = self._seen.get(id(ref))
+            if hit is None:
+                hit = self._seen[id(ref)] = (ref, ref_dict(ref))
+            out.append(hit[1])
+        return out
+
+
+def build_record(
+    *,
+    index: int,
+    previous: str,
+    time: str,
+    activity: str,
+    agent: str,
+    used: Sequence[EntityRef] = (),
+    generated: Sequence[EntityRef] = (),
+    attributes: Mapping[str, Any] | None = None,
+    supersedes: Revision | None = None,
+    revokes: Revision | None = None,
+    ref_dicts: RefDicts | None = None,
+) -> dict[str, Any]:
+    """The record as plain JSON data.
+
+    ``index`` and ``previous`` (the leaf hash of record ``index - 1``, empty for the first)
+    chain each record to the one before, so a record rewritten together with its stored leaf
+    hash is still caught by its successor.
+    """
+    as_dicts = ref_dicts or RefDicts()
+    record: dict[str, Any] = {
+        "activity": activity,
+        "agent": agent,
+        "generated": as_dicts(generated),
+        "index": index,
+        "previous": previous,
+        "time": time,
+        "used": as_dicts(used),
+    }
+    if attributes:
+        record["attributes"] = dict(attributes)
+    if supersedes is not None:
+        record["supersedes"] = {"id": supersedes.id, "index": supersedes.index}
+    if revokes is not None:
+        record["revokes"] = {"id": revokes.id, "index": revokes.index}
+    return record
+
+
+_SIMPLE = (str, bool, type(None))
+
+
+def _orjson_is_canonical(value: Any) -> bool:
+    """True when orjson's sorted output equals RFC 8785 for this value (no floats, no big
+    integers, ASCII keys: there the two agree byte for byte)."""
+    kind = type(value)
+    if kind in _SIMPLE:
+        return True
+    if kind is int:
+        return -_SAFE_INT <= value <= _SAFE_INT
+    if kind is list or kind is tuple:
+        return all(map(_orjson_is_canonical, value))
+    if kind is dict:
+        return all(isinstance(k, str) and k.isascii() for k in value) and all(
+            map(_orjson_is_canonical, value.values())
+        )
+    return False
+
+
+def canonical_record(record: Mapping[str, Any]) -> bytes:
+    """RFC 8785 canonical JSON of a record built by ``build_record``.
+
+    Only ``attributes`` can hold caller-chosen values; everything else is strings and
+    integers the ledger wrote, so only it is inspected.
+    """
+    if record["index"] <= _SAFE_INT and _orjson_is_canonical(record.get("attributes")):
+        return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    return bytes(rfc8785.dumps(record))
+
+
+def chain_marker(index: int, previous: str) -> bytes:
+    """The exact bytes every canonical record holds for its position: its ``index`` key is
+    always followed by ``previous`` (no top-level key sorts between them)."""
+    return b'"index":%d,"previous":"%s"' % (index, previous.encode())
+
+
+def prov_relations(record: Mapping[str, Any], record_id: str) -> dict[str, Any]:
+    """The record in PROV terms (as in PROV-JSON): the activity, its agent, and the
+    used / wasGeneratedBy / wasAssociatedWith / wasDerivedFrom relations between them."""
+    activity = f"palate:record/{record_id}"
+    agent = f"palate:agent/{record['agent']}"
+
+    def entity(ref: Mapping[str, str]) -> str:
+        return f"palate:{ref['kind']}/{ref['id']}#{ref['hash']}"
+
+    used = [entity(r) for r in record["used"]]
+    generated = [entity(r) for r in record["generated"]]
+    return {
+        "activity": {activity: {"prov:type": record["activity"], "prov:time": record["time"]}},
+        "agent": {agent: {}},
+        "entity": {e: {} for e in [*used, *generated]},
+        "used": [{"prov:activity": activity, "prov:entity": e} for e in used],
+        "wasGeneratedBy": [{"prov:entity": e, "prov:activity": activity} for e in generated],
+        "wasAssociatedWith": [{"prov:activity": activity, "prov:agent": agent}],
+        "wasDerivedFrom": [
+            {"prov:generatedEntity": g, "prov:usedEntity": u, "prov:activity": activity}
+            for g in generated
+            for u in used
+        ],
+    }
+
+
+def file_ref(path: Path) -> EntityRef:
+    """A file (or a directory, such as a saved Hugging Face dataset) named by its path and
+    content hash: SHA-256 of the bytes, or for a directory SHA-256 of the canonical JSON
+    list of [relative path, SHA-256] of every file in it."""
+    if path.is_dir():
+        listing = [
+            [p.relative_to(path).as_posix(), _sha256_file(p)]
+            for p in sorted(path.rglob("*"))
+            if p.is_file()
+        ]
+        digest = hashlib.sha256(orjson.dumps(listing)).hexdigest()
+    else:
+        digest = _sha256_file(path)
+    return EntityRef(kind="file", id=str(path), hash=digest)
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def dataset_rows_id(dataset: str, after: int, upto: int) -> str:
+    """How a range of a dataset's rows is named: ``NAME#AFTER..UPTO`` (after < id <= upto)."""
+    return f"{dataset}#{after}..{upto}"
+
+
+def parse_dataset_rows_id(ref_id: str) -> tuple[str, int, int]:
+    """(dataset, after, upto) from a ``dataset_rows_id``; ValueError if it is not one."""
+    dataset, sep, span = ref_id.rpartition("#")
+    after, dots, upto = span.partition("..")
+    if not (sep and dots and dataset and after.isdigit() and upto.isdigit()):
+        raise ValueError(f"not a dataset-rows id: {ref_id!r}")
+    return dataset, int(after), int(upto)
