@@ -1,0 +1,156 @@
+"""Evaluations and gates in the provenance ledger.
+
+Order is the point of a gate: the policy must be in the ledger before the evaluation starts,
+so nobody can pick the threshold after seeing the number. An evaluation writes a *start*
+record before it computes anything and a *result* record after; a gate check refuses when the
+policy was registered, or registered again (changed), after that start, and when the ledger
+itself does not verify.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import rfc8785
+
+from palate.errors import PalateError
+from palate.evals.evaluation import EvalResult, EvalSpec, evaluate
+from palate.evals.gate import GateDecision, GatePolicy, decide
+from palate.ledger import EntityRef, Ledger, LedgerEntry
+from palate.ledger.provenance import current_agent
+from palate.store import Store
+
+EVAL_KIND = "eval"
+POLICY_KIND = "gate-policy"
+
+
+def _hash(doc: Any) -> str:
+    return hashlib.sha256(rfc8785.dumps(doc)).hexdigest()
+
+
+def register_policy(ledger: Ledger, policy: GatePolicy) -> LedgerEntry:
+    """Append the policy (its full text) to the ledger; its id is the policy's name."""
+    doc = policy.model_dump(mode="json")
+    ref = EntityRef(kind=POLICY_KIND, id=policy.name, hash=_hash(doc))
+    return ledger.append(
+        "gate-register", agent=current_agent(), generated=[ref], attributes={"policy": doc}
+    )
+
+
+@dataclass(frozen=True)
+class RecordedEval:
+    run: str
+    result: EvalResult
+    start: LedgerEntry
+    entry: LedgerEntry
+
+
+def run_recorded_eval(store: Store, ledger: Ledger, spec: EvalSpec) -> RecordedEval:
+    """Evaluate with a start record before and a result record after."""
+    rows = ledger.dataset_rows(spec.dataset)
+    start = ledger.append(
+        "evaluation-start", agent=current_agent(), used=[rows], attributes={"spec": spec.to_json()}
+    )
+    result = evaluate(store, spec)
+    run = f"eval-{start.id[:12]}"
+    doc = result.to_json()
+    generated = [EntityRef(kind=EVAL_KIND, id=run, hash=_hash(doc))]
+    used = [rows]
+    if spec.candidate_hash:
+        used.append(EntityRef(kind="checkpoint", id=spec.candidate, hash=spec.candidate_hash))
+    entry = ledger.append(
+        "evaluation",
+        agent=current_agent(),
+        used=used,
+        generated=generated,
+        attributes={"run": run, "started": start.id, "result": doc},
+    )
+    return RecordedEval(run, result, start, entry)
+
+
+def _generated(entry: LedgerEntry, kind: str) -> list[dict[str, Any]]:
+    return [e for e in entry.record.get("generated", []) if e.get("kind") == kind]
+
+
+def find_eval(ledger: Ledger, run: str) -> tuple[EvalResult, LedgerEntry, LedgerEntry]:
+    entries = [e for e in ledger.find(EVAL_KIND, run) if _generated(e, EVAL_KIND)]
+    if not entries:
+        raise PalateError(f"no evaluation {run!r} in the ledger")
+    entry = entries[-1]
+    attributes = entry.record["attributes"]
+    start = next((e for e in ledger.entries() if e.id == attributes["started"]), None)
+    if start is None:
+        raise PalateError(f"evaluation {run!r} names a start record the ledger does not hold")
+    return EvalResult.from_json(attributes["result"]), entry, start
+
+
+def _registrations(ledger: Ledger, name: str) -> list[LedgerEntry]:
+    return [e for e in ledger.find(POLICY_KIND, name) if _generated(e, POLICY_KIND)]
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    decision: GateDecision
+    policy: str
+    run: str
+    checkpoint_hash: str | None
+    outputs_hash: str
+    entry: LedgerEntry
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.decision.to_json(),
+            "policy": self.policy,
+            "eval": self.run,
+            "checkpoint_hash": self.checkpoint_hash,
+            "outputs_hash": self.outputs_hash,
+            "record": self.entry.id,
+        }
+
+
+def check_gate(ledger: Ledger, policy_name: str, run: str) -> GateCheck:
+    """The gate's verdict on a recorded evaluation, itself recorded. Refuses (PalateError)
+    when the ledger does not verify or the policy was not fixed before the evaluation began."""
+    verified = ledger.verify()
+    if not verified.ok:
+        raise PalateError(
+            f"refused: the ledger does not verify (first bad record {verified.first_bad}: "
+            f"{verified.reason})"
+        )
+    registrations = _registrations(ledger, policy_name)
+    if not registrations:
+        raise PalateError(f"no gate policy named {policy_name!r} is registered in the ledger")
+    result, entry, start = find_eval(ledger, run)
+    before = [r for r in registrations if r.index < start.index]
+    after = [r for r in registrations if r.index > start.index]
+    if not before:
+        raise PalateError(
+            f"refused: policy {policy_name!r} was registered (record {after[0].index}) after "
+            f"evaluation {run!r} started (record {start.index})"
+        )
+    if after:
+        raise PalateError(
+            f"refused: policy {policy_name!r} changed after evaluation {run!r} started "
+            f"(registered again in record {after[0].index}, the evaluation started in "
+            f"record {start.index})"
+        )
+    registration = before[-1]
+    policy = GatePolicy.model_validate(registration.record["attributes"]["policy"])
+    decision = decide(policy, result)
+    checkpoint = result.spec.candidate_hash
+    recorded = ledger.append(
+        "gate-check",
+        agent=current_agent(),
+        used=[
+            EntityRef(**_generated(registration, POLICY_KIND)[0]),
+            EntityRef(**_generated(entry, EVAL_KIND)[0]),
+        ],
+        attributes={
+            **decision.to_json(),
+            "checkpoint_hash": checkpoint,
+            "outputs_hash": result.outputs_hash,
+        },
+    )
+    return GateCheck(decision, policy_name, run, checkpoint, result.outputs_hash, recorded)
