@@ -1,0 +1,80 @@
+"""OpenRLHF preference data: ``prompt``/``chosen``/``rejected`` as chat messages.
+
+The prompt is the conversation so far and each response one or more assistant turns, the
+shape OpenRLHF's reward-model and DPO trainers read with ``--apply_chat_template
+--prompt_key prompt --chosen_key chosen --rejected_key rejected``. Plain-text records become
+one user turn and one assistant turn. Ties, unscored records and 3+-way winners have no
+(chosen, rejected) pair and are counted as dropped; strengths and rationales as lost.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from palate.io.report import ExportReport, comparison_rows
+from palate.schema import Comparison, Prompt, Rating, Response
+
+NAME = "openrlhf"
+Messages = list[dict[str, str]]
+
+
+def prompt_messages(prompt: Prompt) -> Messages | None:
+    if prompt.messages is not None:
+        return [m.model_dump() for m in prompt.messages]
+    return None if prompt.text is None else [{"role": "user", "content": prompt.text}]
+
+
+def response_messages(response: Response) -> Messages | None:
+    if response.messages is not None:
+        return [m.model_dump() for m in response.messages]
+    return None if response.text is None else [{"role": "assistant", "content": response.text}]
+
+
+def chat_pair(
+    record: Comparison, report: ExportReport
+) -> tuple[Messages, Messages, Messages] | None:
+    """(prompt, chosen, rejected) as messages, or None with the reason counted."""
+    if record.unscored is not None:
+        report.dropped["unscored"] += 1
+        return None
+    if record.tie:
+        report.dropped["tie"] += 1
+        return None
+    if record.ranking is not None:
+        if len(record.responses) > 2:
+            report.lost["ranking (kept best and worst)"] += 1
+        best, worst = record.ranking[0], record.ranking[-1]
+    elif len(record.responses) != 2 or record.winner is None:
+        report.dropped["winner among 3+ responses"] += 1
+        return None
+    else:
+        best, worst = record.winner, 1 - record.winner
+    prompt = prompt_messages(record.prompt)
+    chosen = response_messages(record.responses[best])
+    rejected = response_messages(record.responses[worst])
+    if prompt is None or chosen is None or rejected is None:
+        report.dropped["no text"] += 1
+        return None
+    for name in ("strength", "rationale", "error_tags", "rubric", "dimension"):
+        if getattr(record, name):
+            report.lost[name] += 1
+    return prompt, chosen, rejected
+
+
+def to_row(record: Comparison, report: ExportReport) -> dict[str, Any] | None:
+    pair = chat_pair(record, report)
+    if pair is None:
+        return None
+    prompt, chosen, rejected = pair
+    return {"prompt": prompt, "chosen": chosen, "rejected": rejected}
+
+
+def export(records: Iterable[Comparison | Rating], out: Path) -> ExportReport:
+    report = ExportReport(format=NAME, path=str(out))
+    with out.open("w", encoding="utf-8", newline="\n") as f:
+        for row in comparison_rows(records, to_row, report):
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return report

@@ -1,0 +1,300 @@
+"""Training sets from the store, in TRL's dataset formats.
+
+- preference pairs (``prompt``/``chosen``/``rejected``) for DPO and reward models,
+- SFT rows (``prompt``/``completion``) from the chosen responses,
+- prompt sets (``prompt``) for online RL such as GRPO,
+
+each plain text or conversational (lists of ``{role, content}`` messages).
+
+All judgements of the same two responses to the same prompt are pooled before a pair is
+formed, so that ties, AlpacaEval strengths, low agreement and rubric dimensions are handled
+by the stated ``PairPolicy`` instead of by whichever judgement came last. Bodies are decoded
+with msgspec into the few fields needed (the rest of the JSON is skipped, not built), and
+columns go straight into Arrow: at a million comparisons that is the whole cost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import orjson
+import pyarrow as pa
+from datasets import Dataset
+
+from palate.store import Store
+from palate.store.training import comparison_bodies, count_unscored
+from palate.train.config import PairPolicy
+
+Content = str | list[dict[str, str]]
+
+
+class _Message(msgspec.Struct):
+    role: str
+    content: str
+
+
+class _Part(msgspec.Struct):
+    text: str | None = None
+    messages: list[_Message] | None = None
+
+
+class _Comparison(msgspec.Struct):
+    prompt: _Part
+    responses: list[_Part]
+    winner: int | None = None
+    tie: bool = False
+    strength: float | None = None
+    ranking: list[int] | None = None
+    dimension: str | None = None
+
+
+_decoder = msgspec.json.Decoder(_Comparison)
+
+
+@dataclass
+class BuildReport:
+    """What went into a training set and what was left out, by reason."""
+
+    judgements: int = 0  # scored comparisons read
+    rows: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "judgements": self.judgements,
+            "rows": self.rows,
+            "dropped": dict(sorted(self.dropped.items())),
+        }
+
+
+@dataclass(slots=True)
+class Pair:
+    """Pooled judgements of one (prompt, first, second) pair; preference is for ``first``."""
+
+    prompt: _Part
+    first: _Part
+    second: _Part
+    weight: float = 0.0
+    weighted_preference: float = 0.0
+    for_first: float = 0.0  # weight of judgements preferring first
+    for_second: float = 0.0
+
+    @property
+    def preference(self) -> float:
+        return self.weighted_preference / self.weight
+
+
+def _key(part: _Part) -> str:
+    if part.messages is not None:
+        return orjson.dumps([(m.role, m.content) for m in part.messages]).decode()
+    return part.text or ""
+
+
+def _outcome(c: _Comparison) -> tuple[int, int, float] | str:
+    """(i, j, preference for i over j), or the reason the judgement gives no pair."""
+    if c.strength is not None:
+        return 0, 1, 2.0 - c.strength
+    if c.ranking is not None:
+        return c.ranking[0], c.ranking[-1], 1.0
+    if len(c.responses) != 2:
+        return "winner among 3+ responses"
+    if c.tie:
+        return 0, 1, 0.5
+    assert c.winner is not None
+    return 0, 1, 1.0 - c.winner
+
+
+def pool_pairs(
+    bodies: Iterable[list[str]], policy: PairPolicy, report: BuildReport
+) -> dict[tuple[str, str, str], Pair]:
+    """Pool the judgements in ``bodies`` by (prompt, unordered response pair)."""
+    weights = policy.dimension_weights
+    pairs: dict[tuple[str, str, str], Pair] = {}
+    for batch in bodies:
+        report.judgements += len(batch)
+        for body in batch:
+            c = _decoder.decode(body)
+            outcome = _outcome(c)
+            if isinstance(outcome, str):
+                report.dropped[outcome] += 1
+                continue
+            i, j, p = outcome
+            w = 1.0 if weights is None else weights.get(c.dimension or "", 0.0)
+            if w <= 0:
+                report.dropped["dimension weight 0"] += 1
+                continue
+            a, b = c.responses[i], c.responses[j]
+            ka, kb = _key(a), _key(b)
+            if ka > kb:  # one orientation per unordered pair
+                a, b, ka, kb, p = b, a, kb, ka, 1.0 - p
+            key = (_key(c.prompt), ka, kb)
+            pair = pairs.get(key)
+            if pair is None:
+                pair = pairs[key] = Pair(c.prompt, a, b)
+            pair.weight += w
+            pair.weighted_preference += w * p
+            if p > 0.5:
+                pair.for_first += w
+            elif p < 0.5:
+                pair.for_second += w
+    return pairs
+
+
+def decided(
+    pairs: Iterable[Pair], policy: PairPolicy, report: BuildReport
+) -> Iterator[tuple[Pair, bool, float]]:
+    """(pair, first_is_chosen, margin) for pairs the policy keeps; the rest are counted."""
+    for pair in pairs:
+        p = pair.preference
+        if p == 0.5:
+            report.dropped["tie"] += 1
+            continue
+        if abs(p - 0.5) < policy.min_margin:
+            report.dropped["preference below min_margin"] += 1
+            continue
+        first_wins = p > 0.5
+        agree = (pair.for_first if first_wins else pair.for_second) / pair.weight
+        if agree < policy.min_agreement:
+            report.dropped["agreement below min_agreement"] += 1
+            continue
+        yield pair, first_wins, 2.0 * abs(p - 0.5)
+
+
+def _prompt_content(part: _Part, conversational: bool) -> Content | None:
+    if conversational:
+        if part.messages is not None:
+            return [{"role": m.role, "content": m.content} for m in part.messages]
+        return None if part.text is None else [{"role": "user", "content": part.text}]
+    return part.text
+
+
+def _response_content(part: _Part, conversational: bool) -> Content | None:
+    if conversational:
+        if part.messages is not None:
+            return [{"role": m.role, "content": m.content} for m in part.messages]
+        return None if part.text is None else [{"role": "assistant", "content": part.text}]
+    return part.text
+
+
+def _reason_no_text(conversational: bool) -> str:
+    return "no text" if conversational else "messages only (use format: conversational)"
+
+
+def _column(values: list[Any], conversational: bool) -> pa.Array:
+    if conversational:
+        return pa.array(values)
+    return pa.array(values, type=pa.large_string())
+
+
+def _dataset(columns: dict[str, list[Any]], conversational: bool) -> Dataset:
+    arrays = {
+        name: values if name == "margin" else _column(values, conversational)
+        for name, values in columns.items()
+    }
+    return Dataset(pa.table(arrays))
+
+
+def _read(store: Store, dataset: str, policy: PairPolicy, report: BuildReport) -> list[Pair]:
+    dimensions = (
+        [policy.dimension]
+        if policy.dimension is not None
+        else sorted(policy.dimension_weights)
+        if policy.dimension_weights is not None
+        else None
+    )
+    unscored = count_unscored(store, dataset)
+    if unscored:
+        report.dropped["unscored"] += unscored
+    bodies = comparison_bodies(store, dataset, judged_by=policy.judged_by, dimensions=dimensions)
+    return list(pool_pairs(bodies, policy, report).values())
+
+
+def preference_dataset(
+    store: Store, dataset: str, policy: PairPolicy
+) -> tuple[Dataset, BuildReport]:
+    """TRL preference rows (``prompt``, ``chosen``, ``rejected`` and optionally ``margin``)."""
+    report = BuildReport()
+    conversational = policy.format == "conversational"
+    columns: dict[str, list[Any]] = {"prompt": [], "chosen": [], "rejected": []}
+    if policy.with_margin:
+        columns["margin"] = []
+    for pair, first_wins, margin in decided(_read(store, dataset, policy, report), policy, report):
+        prompt = _prompt_content(pair.prompt, conversational)
+        chosen, rejected = (pair.first, pair.second) if first_wins else (pair.second, pair.first)
+        chosen_c = _response_content(chosen, conversational)
+        rejected_c = _response_content(rejected, conversational)
+        if prompt is None or chosen_c is None or rejected_c is None:
+            report.dropped[_reason_no_text(conversational)] += 1
+            continue
+        columns["prompt"].append(prompt)
+        columns["chosen"].append(chosen_c)
+        columns["rejected"].append(rejected_c)
+        if policy.with_margin:
+            columns["margin"].append(margin)
+    report.rows = len(columns["prompt"])
+    return _dataset(columns, conversational), report
+
+
+def sft_dataset(store: Store, dataset: str, policy: PairPolicy) -> tuple[Dataset, BuildReport]:
+    """TRL prompt-completion rows from the chosen response of each kept pair, deduplicated.
+
+    With ``policy.judged_by`` naming gold raters, this is SFT on gold-preferred responses.
+    """
+    report = BuildReport()
+    conversational = policy.format == "conversational"
+    columns: dict[str, list[Any]] = {"prompt": [], "completion": []}
+    seen: set[tuple[str, str]] = set()
+    for pair, first_wins, _ in decided(_read(store, dataset, policy, report), policy, report):
+        chosen = pair.first if first_wins else pair.second
+        key = (_key(pair.prompt), _key(chosen))
+        if key in seen:
+            report.dropped["same chosen response again"] += 1
+            continue
+        seen.add(key)
+        prompt = _prompt_content(pair.prompt, conversational)
+        completion = _response_content(chosen, conversational)
+        if prompt is None or completion is None:
+            report.dropped[_reason_no_text(conversational)] += 1
+            continue
+        columns["prompt"].append(prompt)
+        columns["completion"].append(completion)
+    report.rows = len(columns["prompt"])
+    return _dataset(columns, conversational), report
+
+
+def prompt_dataset(store: Store, dataset: str, policy: PairPolicy) -> tuple[Dataset, BuildReport]:
+    """The distinct prompts of the dataset's comparisons, for online RL (``prompt`` column)."""
+    report = BuildReport()
+    conversational = policy.format == "conversational"
+    prompts: list[Any] = []
+    seen: set[str] = set()
+    bodies = comparison_bodies(store, dataset, judged_by=policy.judged_by)
+    for batch in bodies:
+        report.judgements += len(batch)
+        for body in batch:
+            prompt = _decoder.decode(body).prompt
+            key = _key(prompt)
+            if key in seen:
+                continue
+            seen.add(key)
+            content = _prompt_content(prompt, conversational)
+            if content is None:
+                report.dropped[_reason_no_text(conversational)] += 1
+                continue
+            prompts.append(content)
+    report.rows = len(prompts)
+    return _dataset({"prompt": prompts}, conversational), report
+
+
+def rows_hash(data: Dataset) -> str:
+    """SHA-256 over the rows' canonical JSON, one per line: names exactly what was trained on."""
+    digest = hashlib.sha256()
+    for batch in data.with_format("arrow").iter(batch_size=10_000):
+        for row in batch.to_pylist():
+            digest.update(orjson.dumps(row, option=orjson.OPT_SORT_KEYS) + b"\n")
+    return digest.hexdigest()
