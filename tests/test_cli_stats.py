@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import json
 import random
 from pathlib import Path
@@ -102,6 +103,16 @@ def test_rank_json_shape_and_order(arena_db: str, capsys: pytest.CaptureFixture[
     assert all(m["ci_low"] <= m["score"] <= m["ci_high"] for m in models)
     assert models[0]["rank"] == 1
     assert set(models[0]) == {"model", "score", "ci_low", "ci_high", "rank"}
+    # The aggregation is on the record: the rows it read and the hash of what it printed.
+    from palate.ledger import Ledger
+    from palate.schema.hashing import canonical_bytes
+    from palate.store import Store
+
+    ledger = Ledger(Store(arena_db))
+    last = list(ledger.entries())[-1].record
+    assert last["activity"] == "stats rank"
+    assert last["used"][0]["id"].startswith("human#")
+    assert last["generated"][0]["hash"] == hashlib.sha256(canonical_bytes(document)).hexdigest()
 
 
 def test_ppi_narrower_than_humans_alone(arena_db: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,14 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from palate.cli.common import DbOption, JsonOption, console, emit, open_store
+from palate.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    emit,
+    open_store,
+    record_aggregation,
+)
 from palate.errors import StatsError
 from palate.stats import data
 from palate.stats.agreement import agreement_table
@@ -49,9 +56,8 @@ def winrate_command(
     as_json: JsonOption = False,
 ) -> None:
     """Win rate of each model against a baseline, exactly as AlpacaEval computes it."""
-    rows = data.against_baseline(
-        open_store(db), dataset, baseline, length_controlled=length_controlled
-    )
+    store = open_store(db)
+    rows = data.against_baseline(store, dataset, baseline, length_controlled=length_controlled)
     table = win_rate_table(
         rows.models,
         rows.instructions,
@@ -73,7 +79,11 @@ def winrate_command(
                         str(r.avg_length))  # fmt: skip
         console.print(out)
 
-    emit(as_json, {"baseline": baseline, "models": [r.to_json() for r in table]}, render)
+    document = {"baseline": baseline, "models": [r.to_json() for r in table]}
+    options = {"baseline": baseline, "length_controlled": length_controlled,
+               "difficulty_by": difficulty_by}  # fmt: skip
+    record_aggregation(store, "stats winrate", [dataset], options, document)
+    emit(as_json, document, render)
 
 
 @app.command("rank")
@@ -92,7 +102,8 @@ def rank_command(
     as_json: JsonOption = False,
 ) -> None:
     """Rank models from pairwise comparisons, with confidence intervals (Arena's scale)."""
-    pairs = data.pairwise(open_store(db), dataset)
+    store = open_store(db)
+    pairs = data.pairwise(store, dataset)
     ranking = rank_models(
         pairs.model_a, pairs.model_b, pairs.outcome, pairs.names, method=method, ci=ci,
         alpha=alpha, n_bootstrap=n_bootstrap, rng=seed,
@@ -108,6 +119,9 @@ def rank_command(
                         f"{row['ci_low']:.1f} – {row['ci_high']:.1f}")  # fmt: skip
         console.print(out)
 
+    options = {"method": method, "ci": ci, "alpha": alpha, "n_bootstrap": n_bootstrap,
+               "seed": seed}  # fmt: skip
+    record_aggregation(store, "stats rank", [dataset], options, document)
     emit(as_json, document, render)
 
 
@@ -164,6 +178,8 @@ def ppi_command(
             f"(mean judge outcome {np.mean(y_hat):.3f})."
         )
 
+    options = {"target": target, "alpha": alpha}
+    record_aggregation(store, "stats ppi", [human, judge], options, document)
     emit(as_json, document, render)
 
 
@@ -176,7 +192,8 @@ def truth_command(
     as_json: JsonOption = False,
 ) -> None:
     """Infer each item's true label from crowd labels (majority vote, Dawid-Skene, ...)."""
-    labels = data.labels(open_store(db), dataset)
+    store = open_store(db)
+    labels = data.labels(store, dataset)
     result = infer_truth(
         labels.items, labels.workers, labels.answers, method=method, max_iter=max_iter
     )
@@ -195,6 +212,8 @@ def truth_command(
             + ", ".join(f"{w['worker']} {w['accuracy']:.2f}" for w in workers[:5])
         )
 
+    options = {"method": method, "max_iter": max_iter}
+    record_aggregation(store, "stats truth", [dataset], options, document)
     emit(as_json, document, render)
 
 
@@ -212,7 +231,8 @@ def agreement_command(
     as_json: JsonOption = False,
 ) -> None:
     """Agreement on shared items, with and without ties (MT-Bench style) and Cohen's kappa."""
-    found = data.votes(open_store(db), dataset)
+    store = open_store(db)
+    found = data.votes(store, dataset)
     wanted = {"humans": {("human", "human")}, "judges": {("judge", "judge")},
               "humans,judges": {("human", "judge"), ("judge", "human")}}[between]  # fmt: skip
     keep = [i for i, s in enumerate(found.sources) if found.kinds[s] in {k for k, _ in wanted}]
@@ -234,4 +254,5 @@ def agreement_command(
                         _fmt(r.agreement_without_ties, 3), _fmt(r.kappa, 3))  # fmt: skip
         console.print(out)
 
+    record_aggregation(store, "stats agreement", [dataset], {"between": between}, document)
     emit(as_json, document, render)
