@@ -30,6 +30,7 @@ from palate.ledger.provenance import EntityRef, chain_marker, parse_dataset_rows
 from palate.schema import record_adapter
 from palate.store import Store
 from palate.store import ledger as sql
+from palate.store.rubrics import rubric_body
 from palate.store.store import record_row
 
 
@@ -72,10 +73,6 @@ def check_dataset_rows(store: Store, ref: EntityRef) -> str | None:
 
 def check_rubric(store: Store, ref: EntityRef) -> str | None:
     """The stored rubric body still hashes to its version."""
-    try:
-        from palate.store.rubrics import rubric_body
-    except ModuleNotFoundError as exc:
-        raise NotCheckable("rubric store not available") from exc
     body = rubric_body(store, ref.id)
     if body is None:
         return f"rubric {ref.id[:12]} is not in the store"

@@ -9,19 +9,26 @@ from palate.schema.comparison import Comparison, Message, Prompt, Response
 from palate.schema.hashing import canonical_json, content_hash
 from palate.schema.rating import Rating
 from palate.schema.record import Record, record_adapter
+from palate.schema.rubric import Dimension, ErrorTag, Exemplar, Level, Rubric, Tradeoff
 from palate.schema.source import Source, SourceKind
 from palate.schema.unscored import Unscored
 
 __all__ = [
     "CallInfo",
     "Comparison",
+    "Dimension",
+    "ErrorTag",
+    "Exemplar",
+    "Level",
     "Message",
     "Prompt",
     "Rating",
     "Record",
     "Response",
+    "Rubric",
     "Source",
     "SourceKind",
+    "Tradeoff",
     "Unscored",
     "canonical_json",
     "content_hash",
