@@ -14,6 +14,7 @@ from palate.cli.common import err_console
 from palate.cli.data import datasets_command, export_command, import_command
 from palate.cli.evals import card_command, eval_app, gate_app
 from palate.cli.ledger import app as ledger_app
+from palate.cli.route import app as route_app
 from palate.cli.rubric import app as rubric_app
 from palate.cli.stats import app as stats_app
 from palate.cli.train import app as train_app
@@ -35,6 +36,7 @@ app.add_typer(gate_app, name="gate")
 app.command("card")(card_command)
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(rubric_app, name="rubric")
+app.add_typer(route_app, name="route")
 app.add_typer(train_app, name="train")
 
 
