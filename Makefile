@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install demo test lint bench clean
+.PHONY: install browser demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The studio's browser tests drive Debian's chromium (Playwright never downloads browsers).
+CHROMIUM_STAMP := $(VENV)/.chromium
+$(CHROMIUM_STAMP):
+	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+	touch $@
+
+browser: $(CHROMIUM_STAMP)
+
 demo: install
 	bash scripts/demo.sh
 
@@ -25,7 +33,7 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+test: lint browser
 	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: install

@@ -16,6 +16,8 @@ from palate.cli.evals import card_command, eval_app, gate_app
 from palate.cli.ledger import app as ledger_app
 from palate.cli.route import app as route_app
 from palate.cli.rubric import app as rubric_app
+from palate.cli.serve import app as studio_app
+from palate.cli.serve import serve_command
 from palate.cli.stats import app as stats_app
 from palate.cli.train import app as train_app
 from palate.errors import PalateError
@@ -38,6 +40,8 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(rubric_app, name="rubric")
 app.add_typer(route_app, name="route")
 app.add_typer(train_app, name="train")
+app.command("serve")(serve_command)
+app.add_typer(studio_app, name="studio")
 
 
 def main() -> None:

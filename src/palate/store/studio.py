@@ -1,0 +1,520 @@
+"""Queries of the studio tables (palate.studio decides who may do what; this runs the SQL).
+
+Every write is one transaction. Submitting inserts the submission, closes the assignment and
+drops its draft together, and the unique constraint on ``assignment_id`` makes a repeated or
+concurrent submission fail cleanly instead of being stored twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Integer, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from palate.errors import PalateError
+from palate.store.store import Store
+from palate.store.studio_tables import (
+    studio_assignments,
+    studio_drafts,
+    studio_projects,
+    studio_submissions,
+    studio_tasks,
+    studio_users,
+)
+
+
+class AlreadyExists(PalateError):
+    """A name (user, project) or an answer (submission) that must be unique is taken."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int = field(metadata={"help": "user id"})
+    name: str = field(metadata={"help": "login name, also the rater name in exports"})
+    role: str = field(metadata={"help": "'admin' or 'rater'"})
+    password_hash: str = field(metadata={"help": "argon2id PHC string"})
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    id: int = field(metadata={"help": "project id"})
+    name: str = field(metadata={"help": "unique project name"})
+    dataset: str = field(metadata={"help": "dataset the items came from"})
+    gold_dataset: str | None = field(metadata={"help": "dataset of the gold answers"})
+    rubric: str | None = field(metadata={"help": "rubric version, if any"})
+    overlap: int = field(metadata={"help": "raters per non-gold task"})
+    seed: int = field(metadata={"help": "seed of assignment, order and presentation"})
+    created_at: datetime = field(metadata={"help": "when it was created"})
+
+
+@dataclass(frozen=True)
+class NewTask:
+    item: str = field(metadata={"help": "prompt key, shared by judgements of the same item"})
+    payload: str = field(metadata={"help": "JSON of the prompt and the two responses"})
+    gold: str | None = field(metadata={"help": "'0', '1' or 'tie' for a gold task, else None"})
+    source: str = field(metadata={"help": "'dataset', 'gold' or 'escalation'"})
+
+
+@dataclass(frozen=True)
+class NewAssignment:
+    task: int = field(metadata={"help": "index into the tasks being added"})
+    user_id: int = field(metadata={"help": "the rater"})
+    position: int = field(metadata={"help": "place in the rater's queue, lowest first"})
+    swap: bool = field(metadata={"help": "show responses[1] first"})
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    id: int = field(metadata={"help": "assignment id"})
+    user_id: int = field(metadata={"help": "the rater it belongs to"})
+    project_id: int = field(metadata={"help": "its project"})
+    task_id: int = field(metadata={"help": "its task"})
+    item: str = field(metadata={"help": "the task's prompt key"})
+    payload: str = field(metadata={"help": "the task's JSON payload"})
+    swap: bool = field(metadata={"help": "show responses[1] first"})
+    done: bool = field(metadata={"help": "already submitted"})
+    opened_at: datetime | None = field(metadata={"help": "first view"})
+    rubric: str | None = field(metadata={"help": "the project's rubric version"})
+    project_name: str = field(metadata={"help": "the project's name"})
+
+
+@dataclass(frozen=True)
+class NewSubmission:
+    assignment_id: int = field(metadata={"help": "what is answered"})
+    task_id: int = field(metadata={"help": "its task"})
+    user_id: int = field(metadata={"help": "who answered"})
+    winner: int | None = field(metadata={"help": "data-order winner, None for a tie"})
+    tie: bool = field(metadata={"help": "neither was better"})
+    strength: float = field(metadata={"help": "AlpacaEval preference in [1, 2]"})
+    scores: str = field(metadata={"help": "JSON {dimension: {'0': int, '1': int}}"})
+    critique: str = field(metadata={"help": "the rater's written critique"})
+    error_tags: str = field(metadata={"help": "JSON list of error tags"})
+    time_spent_s: float = field(metadata={"help": "active time on the task"})
+
+
+@dataclass(frozen=True)
+class SubmissionRow:
+    id: int = field(metadata={"help": "submission id"})
+    task_id: int = field(metadata={"help": "the task"})
+    item: str = field(metadata={"help": "the task's prompt key"})
+    payload: str = field(metadata={"help": "the task's JSON payload"})
+    gold: str | None = field(metadata={"help": "gold answer, if a gold task"})
+    source: str = field(metadata={"help": "where the task came from"})
+    user: str = field(metadata={"help": "rater name"})
+    swap: bool = field(metadata={"help": "whether responses[1] was shown first"})
+    winner: int | None = field(metadata={"help": "data-order winner"})
+    tie: bool = field(metadata={"help": "a tie"})
+    strength: float = field(metadata={"help": "AlpacaEval preference in [1, 2]"})
+    scores: str = field(metadata={"help": "JSON scores"})
+    critique: str = field(metadata={"help": "critique"})
+    error_tags: str = field(metadata={"help": "JSON error tags"})
+    time_spent_s: float = field(metadata={"help": "active seconds"})
+    submitted_at: datetime = field(metadata={"help": "when"})
+
+
+@dataclass(frozen=True)
+class Progress:
+    user: str = field(metadata={"help": "rater name"})
+    assigned: int = field(metadata={"help": "assignments in the project"})
+    done: int = field(metadata={"help": "of which submitted"})
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+class StudioStore:
+    """The studio's view of a store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.engine = store.engine
+
+    def _read(self) -> Connection:
+        return self.engine.connect().execution_options(sqlite_begin="DEFERRED")
+
+    # -- users -----------------------------------------------------------------------------
+
+    def add_user(self, name: str, role: str, password_hash: str) -> UserRow:
+        row = {"name": name, "role": role, "password_hash": password_hash, "created_at": _now()}
+        try:
+            with self.engine.begin() as conn:
+                new_id = conn.execute(
+                    insert(studio_users).values(row).returning(studio_users.c.id)
+                ).scalar_one()
+        except IntegrityError:
+            raise AlreadyExists(f"a user named {name!r} already exists") from None
+        return UserRow(int(new_id), name, role, password_hash)
+
+    def set_password(self, user_id: int, password_hash: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(studio_users)
+                .where(studio_users.c.id == user_id)
+                .values(password_hash=password_hash)
+            )
+
+    def _users(self, *where: Any) -> list[UserRow]:
+        c = studio_users.c
+        query = select(c.id, c.name, c.role, c.password_hash).where(*where).order_by(c.name)
+        with self._read() as conn:
+            return [UserRow(int(i), n, r, h) for i, n, r, h in conn.execute(query)]
+
+    def user(self, user_id: int) -> UserRow | None:
+        found = self._users(studio_users.c.id == user_id)
+        return found[0] if found else None
+
+    def user_by_name(self, name: str) -> UserRow | None:
+        found = self._users(studio_users.c.name == name)
+        return found[0] if found else None
+
+    def users(self, role: str | None = None) -> list[UserRow]:
+        return self._users(*([studio_users.c.role == role] if role else []))
+
+    # -- projects and tasks ----------------------------------------------------------------
+
+    def create_project(
+        self,
+        *,
+        name: str,
+        dataset: str,
+        gold_dataset: str | None,
+        rubric: str | None,
+        overlap: int,
+        seed: int,
+        created_by: int,
+        tasks: Sequence[NewTask],
+        assignments: Sequence[NewAssignment],
+    ) -> int:
+        """Create a project with its tasks and assignments, all or nothing."""
+        row = {
+            "name": name,
+            "dataset": dataset,
+            "gold_dataset": gold_dataset,
+            "rubric": rubric,
+            "overlap": overlap,
+            "seed": seed,
+            "created_by": created_by,
+            "created_at": _now(),
+        }
+        try:
+            with self.engine.begin() as conn:
+                project_id = int(
+                    conn.execute(
+                        insert(studio_projects).values(row).returning(studio_projects.c.id)
+                    ).scalar_one()
+                )
+                self._add_tasks(conn, project_id, tasks, assignments)
+        except IntegrityError:
+            raise AlreadyExists(f"a project named {name!r} already exists") from None
+        return project_id
+
+    def add_tasks(
+        self, project_id: int, tasks: Sequence[NewTask], assignments: Sequence[NewAssignment]
+    ) -> list[int]:
+        with self.engine.begin() as conn:
+            return self._add_tasks(conn, project_id, tasks, assignments)
+
+    @staticmethod
+    def _add_tasks(
+        conn: Connection,
+        project_id: int,
+        tasks: Sequence[NewTask],
+        assignments: Sequence[NewAssignment],
+    ) -> list[int]:
+        if not tasks:
+            return []
+        now = _now()
+        rows = [
+            {
+                "project_id": project_id,
+                "item": t.item,
+                "payload": t.payload,
+                "gold": t.gold,
+                "source": t.source,
+                "created_at": now,
+            }
+            for t in tasks
+        ]
+        ids = [
+            int(i)
+            for i in conn.execute(
+                insert(studio_tasks).returning(studio_tasks.c.id, sort_by_parameter_order=True),
+                rows,
+            ).scalars()
+        ]
+        if assignments:
+            conn.execute(
+                insert(studio_assignments),
+                [
+                    {
+                        "task_id": ids[a.task],
+                        "user_id": a.user_id,
+                        "position": a.position,
+                        "swap": a.swap,
+                        "done": False,
+                    }
+                    for a in assignments
+                ],
+            )
+        return ids
+
+    def projects(self) -> list[ProjectRow]:
+        return self._projects()
+
+    def project(self, project_id: int) -> ProjectRow | None:
+        found = self._projects(studio_projects.c.id == project_id)
+        return found[0] if found else None
+
+    def _projects(self, *where: Any) -> list[ProjectRow]:
+        c = studio_projects.c
+        query = select(
+            c.id, c.name, c.dataset, c.gold_dataset, c.rubric, c.overlap, c.seed, c.created_at
+        ).where(*where)
+        with self._read() as conn:
+            return [
+                ProjectRow(int(i), n, d, g, r, int(o), int(s), _aware(t))
+                for i, n, d, g, r, o, s, t in conn.execute(query.order_by(c.id))
+            ]
+
+    def queue_state(self, project_id: int) -> dict[int, tuple[int, int]]:
+        """Per rater with work in the project: (open assignments there, lowest position in
+        their whole queue), so escalations can go to the least loaded, at the front."""
+        a, t = studio_assignments.c, studio_tasks.c
+        in_project = (
+            select(a.user_id, func.sum(func.cast(a.done.is_(False), Integer)))
+            .select_from(studio_assignments.join(studio_tasks))
+            .where(t.project_id == project_id)
+            .group_by(a.user_id)
+        )
+        with self._read() as conn:
+            counts = {int(u): int(n or 0) for u, n in conn.execute(in_project)}
+            lowest = (
+                select(a.user_id, func.min(a.position))
+                .where(a.user_id.in_(list(counts)))
+                .group_by(a.user_id)
+            )
+            fronts = {int(u): int(p) for u, p in conn.execute(lowest)}
+        return {u: (n, fronts[u]) for u, n in counts.items()}
+
+    def progress(self, project_id: int) -> list[Progress]:
+        a, t, u = studio_assignments.c, studio_tasks.c, studio_users.c
+        query = (
+            select(u.name, func.count(), func.sum(func.cast(a.done, Integer)))
+            .select_from(studio_assignments.join(studio_tasks).join(studio_users))
+            .where(t.project_id == project_id)
+            .group_by(u.name)
+            .order_by(u.name)
+        )
+        with self._read() as conn:
+            return [Progress(n, int(k), int(d or 0)) for n, k, d in conn.execute(query)]
+
+    # -- a rater's queue -------------------------------------------------------------------
+
+    def next_assignment(self, user_id: int, project_id: int | None = None) -> int | None:
+        a, t = studio_assignments.c, studio_tasks.c
+        query = (
+            select(a.id)
+            .select_from(studio_assignments.join(studio_tasks))
+            .where(a.user_id == user_id, a.done.is_(False))
+            .order_by(a.position, a.id)
+            .limit(1)
+        )
+        if project_id is not None:
+            query = query.where(t.project_id == project_id)
+        with self._read() as conn:
+            found = conn.execute(query).scalar()
+        return None if found is None else int(found)
+
+    def open_counts(self, user_id: int) -> list[tuple[int, str, int, int]]:
+        """(project id, name, open, total) of each project the rater has work in."""
+        a, p = studio_assignments.c, studio_projects.c
+        query = (
+            select(p.id, p.name, func.count(), func.sum(func.cast(a.done, Integer)))
+            .select_from(studio_assignments.join(studio_tasks).join(studio_projects))
+            .where(a.user_id == user_id)
+            .group_by(p.id, p.name)
+            .order_by(p.id)
+        )
+        with self._read() as conn:
+            return [(int(i), n, int(k) - int(d or 0), int(k)) for i, n, k, d in conn.execute(query)]
+
+    def assignment(self, assignment_id: int) -> AssignmentRow | None:
+        a, t, p = studio_assignments.c, studio_tasks.c, studio_projects.c
+        query = (
+            select(
+                a.id,
+                a.user_id,
+                t.project_id,
+                a.task_id,
+                t.item,
+                t.payload,
+                a.swap,
+                a.done,
+                a.opened_at,
+                p.rubric,
+                p.name,
+            )
+            .select_from(studio_assignments.join(studio_tasks).join(studio_projects))
+            .where(a.id == assignment_id)
+        )
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        i, u, pid, tid, item, payload, swap, done, opened, rubric, pname = row
+        return AssignmentRow(
+            int(i),
+            int(u),
+            int(pid),
+            int(tid),
+            item,
+            payload,
+            bool(swap),
+            bool(done),
+            _aware(opened) if opened is not None else None,
+            rubric,
+            pname,
+        )
+
+    def mark_opened(self, assignment_id: int) -> datetime:
+        """Record the first view (later views keep it); return it."""
+        a = studio_assignments.c
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(studio_assignments)
+                .where(a.id == assignment_id, a.opened_at.is_(None))
+                .values(opened_at=_now())
+            )
+            opened = conn.execute(select(a.opened_at).where(a.id == assignment_id)).scalar_one()
+        return _aware(opened)
+
+    # -- drafts and submissions ------------------------------------------------------------
+
+    def save_draft(self, assignment_id: int, body: str, active_ms: int) -> bool:
+        """Upsert the draft of an open assignment; False if it was submitted meanwhile."""
+        d, a = studio_drafts.c, studio_assignments.c
+        values = {"body": body, "active_ms": active_ms, "updated_at": _now()}
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                select(a.done).where(a.id == assignment_id).with_for_update()
+            ).scalar()
+            if done is None or done:
+                return False
+            changed = conn.execute(
+                update(studio_drafts).where(d.assignment_id == assignment_id).values(values)
+            ).rowcount
+            if not changed:
+                conn.execute(insert(studio_drafts).values(assignment_id=assignment_id, **values))
+        return True
+
+    def draft(self, assignment_id: int) -> tuple[str, int] | None:
+        d = studio_drafts.c
+        query = select(d.body, d.active_ms).where(d.assignment_id == assignment_id)
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else (row[0], int(row[1]))
+
+    def submit(self, sub: NewSubmission) -> int:
+        """Store a submission exactly once; AlreadyExists if the assignment was answered."""
+        a = studio_assignments.c
+        row = {
+            "assignment_id": sub.assignment_id,
+            "task_id": sub.task_id,
+            "user_id": sub.user_id,
+            "winner": sub.winner,
+            "tie": sub.tie,
+            "strength": sub.strength,
+            "scores": sub.scores,
+            "critique": sub.critique,
+            "error_tags": sub.error_tags,
+            "time_spent_s": sub.time_spent_s,
+            "submitted_at": _now(),
+        }
+        try:
+            with self.engine.begin() as conn:
+                closed = conn.execute(
+                    update(studio_assignments)
+                    .where(and_(a.id == sub.assignment_id, a.done.is_(False)))
+                    .values(done=True)
+                ).rowcount
+                if not closed:
+                    raise AlreadyExists("this task was already submitted")
+                new_id = conn.execute(
+                    insert(studio_submissions).values(row).returning(studio_submissions.c.id)
+                ).scalar_one()
+                conn.execute(
+                    delete(studio_drafts).where(studio_drafts.c.assignment_id == sub.assignment_id)
+                )
+        except IntegrityError:
+            raise AlreadyExists("this task was already submitted") from None
+        return int(new_id)
+
+    def submissions(self, project_id: int) -> list[SubmissionRow]:
+        s, t, u, a = studio_submissions.c, studio_tasks.c, studio_users.c, studio_assignments.c
+        query = (
+            select(
+                s.id,
+                s.task_id,
+                t.item,
+                t.payload,
+                t.gold,
+                t.source,
+                u.name,
+                a.swap,
+                s.winner,
+                s.tie,
+                s.strength,
+                s.scores,
+                s.critique,
+                s.error_tags,
+                s.time_spent_s,
+                s.submitted_at,
+            )
+            .select_from(
+                studio_submissions.join(studio_tasks, s.task_id == t.id)
+                .join(studio_users, s.user_id == u.id)
+                .join(studio_assignments, s.assignment_id == a.id)
+            )
+            .where(t.project_id == project_id)
+            .order_by(s.id)
+        )
+        with self._read() as conn:
+            return [
+                SubmissionRow(
+                    int(r[0]),
+                    int(r[1]),
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    r[6],
+                    bool(r[7]),
+                    None if r[8] is None else int(r[8]),
+                    bool(r[9]),
+                    float(r[10]),
+                    r[11],
+                    r[12],
+                    r[13],
+                    float(r[14]),
+                    _aware(r[15]),
+                )
+                for r in conn.execute(query)
+            ]
+
+    def submission_count(self, project_id: int | None = None) -> int:
+        t = studio_tasks.c
+        query = select(func.count()).select_from(studio_submissions.join(studio_tasks))
+        if project_id is not None:
+            query = query.where(t.project_id == project_id)
+        with self._read() as conn:
+            return int(conn.execute(query).scalar_one())

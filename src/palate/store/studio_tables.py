@@ -1,0 +1,112 @@
+"""Tables of the studio: accounts, projects, tasks, who does which task, drafts, submissions.
+
+A task's payload (prompt and responses, model names included) lives only here and in exports;
+the web layer decides what a rater may see. ``studio_submissions.assignment_id`` is unique, so
+an assignment is answered exactly once however many times the form is sent.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from palate.store.tables import metadata
+
+_ID = BigInteger().with_variant(Integer, "sqlite")
+
+studio_users = Table(
+    "studio_users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # 'admin' | 'rater'
+    Column("password_hash", Text, nullable=False),  # pwdlib argon2id, PHC string
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+studio_projects = Table(
+    "studio_projects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("dataset", String(200), nullable=False),  # where the items came from
+    Column("gold_dataset", String(200)),  # where the gold answers came from, if any
+    Column("rubric", String(64)),  # rubric version, or None for a plain preference task
+    Column("overlap", Integer, nullable=False),  # raters per (non-gold) task
+    Column("seed", BigInteger, nullable=False),  # assignment, order and presentation seed
+    Column("created_by", Integer, ForeignKey("studio_users.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+studio_tasks = Table(
+    "studio_tasks",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("project_id", Integer, ForeignKey("studio_projects.id"), nullable=False),
+    Column("item", Text, nullable=False),  # the prompt key, for agreement across raters
+    Column("payload", Text, nullable=False),  # JSON: {"prompt": Prompt, "responses": [2]}
+    Column("gold", String(8)),  # gold answer in data order: '0', '1' or 'tie'; None if not gold
+    Column("source", String(16), nullable=False),  # 'dataset' | 'gold' | 'escalation'
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_studio_tasks_project", studio_tasks.c.project_id)
+
+studio_assignments = Table(
+    "studio_assignments",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("task_id", BigInteger, ForeignKey("studio_tasks.id"), nullable=False),
+    Column("user_id", Integer, ForeignKey("studio_users.id"), nullable=False),
+    Column("position", BigInteger, nullable=False),  # place in the rater's queue, lowest first
+    Column("swap", Boolean, nullable=False),  # shown as (responses[1], responses[0])
+    Column("opened_at", DateTime(timezone=True)),  # first time the rater saw it
+    Column("done", Boolean, nullable=False),
+    UniqueConstraint("task_id", "user_id", name="uq_studio_assignment_task_user"),
+)
+Index(
+    "ix_studio_assignments_queue",
+    studio_assignments.c.user_id,
+    studio_assignments.c.done,
+    studio_assignments.c.position,
+)
+
+studio_drafts = Table(
+    "studio_drafts",
+    metadata,
+    Column("assignment_id", BigInteger, ForeignKey("studio_assignments.id"), primary_key=True),
+    Column("body", Text, nullable=False),  # JSON of the half-filled form
+    Column("active_ms", BigInteger, nullable=False),  # time spent on the page so far
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+studio_submissions = Table(
+    "studio_submissions",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("assignment_id", BigInteger, ForeignKey("studio_assignments.id"), nullable=False),
+    Column("task_id", BigInteger, ForeignKey("studio_tasks.id"), nullable=False),
+    Column("user_id", Integer, ForeignKey("studio_users.id"), nullable=False),
+    Column("winner", SmallInteger),  # in data order (0 = responses[0]); None for a tie
+    Column("tie", Boolean, nullable=False),
+    Column("strength", Float, nullable=False),  # AlpacaEval scale: 1 = responses[0] fully
+    Column("scores", Text, nullable=False),  # JSON: {dimension: {"0": int, "1": int}}
+    Column("critique", Text, nullable=False),
+    Column("error_tags", Text, nullable=False),  # JSON list
+    Column("time_spent_s", Float, nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("assignment_id", name="uq_studio_submission_assignment"),
+)
+Index("ix_studio_submissions_task", studio_submissions.c.task_id)

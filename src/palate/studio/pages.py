@@ -1,0 +1,277 @@
+"""Server-rendered pages: login, the rater's queue and task page, and the admin pages.
+
+Forms post back here with the session's CSRF token in a hidden field; the task page saves
+drafts through the JSON API as the rater works (see static/studio.js).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from pydantic import ValidationError
+
+from palate.errors import InputError
+from palate.store.rubrics import RubricInfo, list_rubrics
+from palate.store.studio import UserRow
+from palate.studio.accounts import add_user, authenticate
+from palate.studio.judging import STRENGTH_LABELS, SubmissionIn, from_form
+from palate.studio.projects import ProjectIn, create_project, export_project
+from palate.studio.quality import plots, quality
+from palate.studio.security import (
+    PageAdmin,
+    PageUser,
+    csrf_token,
+    csrf_valid,
+    session_user,
+    start_session,
+)
+from palate.studio.service import NotFound, Service
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+router = APIRouter(include_in_schema=False)
+
+
+class CsrfFailed(Exception):
+    """A form came without the session's CSRF token."""
+
+
+async def checked_form(request: Request) -> dict[str, str]:
+    """The posted form's text fields, once its CSRF token is checked."""
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    if not csrf_valid(request, fields.pop("csrf_token", None)):
+        raise CsrfFailed
+    return fields
+
+
+Form = Annotated[dict[str, str], Depends(checked_form)]
+
+
+def service(request: Request) -> Service:
+    found: Service = request.app.state.service
+    return found
+
+
+def render(
+    request: Request, name: str, user: UserRow | None, status: int = 200, **context: Any
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"user": user, "csrf": csrf_token(request), **context},
+        status_code=status,
+    )
+
+
+def message(
+    request: Request, user: UserRow | None, status: int, title: str, text: str
+) -> HTMLResponse:
+    return render(request, "message.html", user, status, title=title, text=text)
+
+
+def _input_message(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "form"
+    return f"{where}: {first['msg']}"
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request) -> Response:
+    user = session_user(request)
+    if user is not None:
+        return RedirectResponse("/admin" if user.role == "admin" else "/", 303)
+    return render(request, "login.html", None)
+
+
+@router.post("/login")
+def login(request: Request, form: Form) -> Response:
+    user = authenticate(service(request).studio, form.get("name", ""), form.get("password", ""))
+    if user is None:
+        return render(request, "login.html", None, 401, error="Wrong name or password.")
+    start_session(request, user)
+    return RedirectResponse("/admin" if user.role == "admin" else "/", 303)
+
+
+@router.post("/logout")
+def logout(request: Request, user: PageUser, form: Form) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", 303)
+
+
+# -- raters ---------------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request, user: PageUser) -> Response:
+    queue = service(request).studio.open_counts(user.id)
+    return render(request, "home.html", user, queue=queue)
+
+
+@router.get("/next")
+def next_task(
+    request: Request, user: PageUser, project: Annotated[int | None, Query(ge=1)] = None
+) -> Response:
+    found = service(request).studio.next_assignment(user.id, project)
+    if found is None:
+        return render(request, "done.html", user)
+    suffix = f"?project={project}" if project else ""
+    return RedirectResponse(f"/task/{found}{suffix}", 303)
+
+
+def _task_page(
+    request: Request, user: UserRow, assignment_id: int, project: int | None, **extra: Any
+) -> HTMLResponse:
+    svc = service(request)
+    view = svc.view(user, assignment_id)
+    if view.done:
+        return message(request, user, 409, "Already submitted", "This task was already submitted.")
+    return render(
+        request,
+        "task.html",
+        user,
+        extra.pop("status", 200),
+        task=view,
+        project=project,
+        strengths=STRENGTH_LABELS,
+        instructions=Markup(svc.instructions(view.rubric)),  # the rubric escapes its text
+        **extra,
+    )
+
+
+@router.get("/task/{assignment_id}")
+def task_page(
+    request: Request,
+    user: PageUser,
+    assignment_id: int,
+    project: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    return _task_page(request, user, assignment_id, project)
+
+
+@router.post("/task/{assignment_id}")
+def submit_task(
+    request: Request,
+    user: PageUser,
+    form: Form,
+    assignment_id: int,
+    project: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    svc = service(request)
+    row = svc.own_assignment(user, assignment_id)
+    rubric = svc.rubric(row.rubric)
+    tags = [t.name for t in rubric.error_taxonomy] if rubric else []
+    try:
+        answer = SubmissionIn.model_validate(from_form(form, tags))
+        svc.submit(user, assignment_id, answer)
+    except (ValidationError, InputError) as exc:
+        if row.done:
+            raise
+        text = _input_message(exc) if isinstance(exc, ValidationError) else str(exc)
+        svc.save_draft(user, assignment_id, form, int(form.get("active_ms", "0") or 0))
+        return _task_page(request, user, assignment_id, project, error=text, status=422)
+    suffix = f"?project={project}" if project else ""
+    return RedirectResponse(f"/next{suffix}", 303)
+
+
+# -- admins ---------------------------------------------------------------------------------
+
+
+@router.get("/admin")
+def admin_home(request: Request, user: PageAdmin, error: str | None = None) -> Response:
+    studio = service(request).studio
+    return render(
+        request,
+        "admin.html",
+        user,
+        422 if error else 200,
+        projects=studio.projects(),
+        users=studio.users(),
+        datasets=studio.store.datasets(),
+        rubrics=_rubrics(request),
+        error=error,
+    )
+
+
+def _rubrics(request: Request) -> list[RubricInfo]:
+    return list_rubrics(service(request).studio.store)
+
+
+@router.post("/admin/projects")
+def admin_new_project(request: Request, user: PageAdmin, form: Form) -> Response:
+    data: dict[str, Any] = {k: v for k, v in form.items() if v != "" and k != "raters"}
+    if form.get("raters", "").strip():
+        data["raters"] = [n for n in form["raters"].replace(",", " ").split() if n]
+    try:
+        project_id = create_project(
+            service(request).studio, ProjectIn.model_validate(data), user.id
+        )
+    except ValidationError as exc:
+        return admin_home(request, user, error=_input_message(exc))
+    except InputError as exc:
+        return admin_home(request, user, error=str(exc))
+    return RedirectResponse(f"/admin/projects/{project_id}", 303)
+
+
+@router.post("/admin/users")
+def admin_new_user(request: Request, user: PageAdmin, form: Form) -> Response:
+    try:
+        add_user(
+            service(request).studio,
+            form.get("name", ""),
+            form.get("role", ""),
+            form.get("password", ""),
+        )
+    except InputError as exc:
+        return admin_home(request, user, error=str(exc))
+    return RedirectResponse("/admin", 303)
+
+
+def _project_or_404(request: Request, project_id: int) -> Any:
+    project = service(request).studio.project(project_id)
+    if project is None:
+        raise NotFound(f"no project {project_id}")
+    return project
+
+
+@router.get("/admin/projects/{project_id}")
+def admin_project(
+    request: Request, user: PageAdmin, project_id: int, exported: int | None = None
+) -> Response:
+    studio = service(request).studio
+    project = _project_or_404(request, project_id)
+    return render(
+        request,
+        "project.html",
+        user,
+        project=project,
+        progress=studio.progress(project_id),
+        report=quality(studio.submissions(project_id)),
+        exported=exported,
+    )
+
+
+@router.get("/admin/projects/{project_id}/agreement")
+def admin_agreement(request: Request, user: PageAdmin, project_id: int) -> Response:
+    project = _project_or_404(request, project_id)
+    report = quality(service(request).studio.submissions(project_id))
+    return render(
+        request, "agreement.html", user, project=project, report=report, plots=plots(report)
+    )
+
+
+@router.post("/admin/projects/{project_id}/export")
+def admin_export(request: Request, user: PageAdmin, form: Form, project_id: int) -> Response:
+    _project_or_404(request, project_id)
+    dataset = form.get("dataset", "").strip()
+    if not dataset:
+        raise InputError("give a dataset name to export into", field="dataset")
+    added = export_project(service(request).studio, project_id, dataset, f"studio:{user.name}")
+    return RedirectResponse(f"/admin/projects/{project_id}?exported={added}", 303)
