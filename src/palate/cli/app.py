@@ -12,6 +12,7 @@ import typer
 
 from palate.cli.common import err_console
 from palate.cli.data import datasets_command, export_command, import_command
+from palate.cli.demo import demo_command
 from palate.cli.evals import card_command, eval_app, gate_app
 from palate.cli.ledger import app as ledger_app
 from palate.cli.route import app as route_app
@@ -41,6 +42,7 @@ app.add_typer(rubric_app, name="rubric")
 app.add_typer(route_app, name="route")
 app.add_typer(train_app, name="train")
 app.command("serve")(serve_command)
+app.command("demo")(demo_command)
 app.add_typer(studio_app, name="studio")
 
 
