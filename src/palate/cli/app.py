@@ -14,6 +14,7 @@ from palate.cli.common import err_console
 from palate.cli.data import datasets_command, export_command, import_command
 from palate.cli.demo import demo_command
 from palate.cli.evals import card_command, eval_app, gate_app
+from palate.cli.judge import app as judge_app
 from palate.cli.ledger import app as ledger_app
 from palate.cli.route import app as route_app
 from palate.cli.rubric import app as rubric_app
@@ -34,6 +35,7 @@ app.command("import")(import_command)
 app.command("export")(export_command)
 app.command("datasets")(datasets_command)
 app.add_typer(stats_app, name="stats")
+app.add_typer(judge_app, name="judge")
 app.add_typer(eval_app, name="eval")
 app.add_typer(gate_app, name="gate")
 app.command("card")(card_command)

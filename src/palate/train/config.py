@@ -199,7 +199,13 @@ class RewardRunConfig(RunBase):
         lt=1.0,
         description="Share of pairs held out to report pairwise accuracy with an interval.",
     )
-    l2: float = Field(default=1e-3, ge=0, description="L2 penalty of the embedding head.")
+    l2: float = Field(default=0.1, ge=0, description="L2 penalty of the embedding head.")
+    response_tokens: int = Field(
+        default=128, ge=8, description="embedding: response tokens encoded (the rest is cut)."
+    )
+    prompt_tokens: int = Field(
+        default=64, ge=8, description="embedding: prompt tokens encoded (its end is kept)."
+    )
 
     @model_validator(mode="after")
     def _model_for_classifier(self) -> RewardRunConfig:

@@ -265,7 +265,13 @@ def _train_reward(prep: Prepared, out: Path) -> tuple[dict[str, Any], bool]:
     if config.kind == "embedding":
         from palate.judges.reward_model import EmbeddingRewardModel
 
-        model = EmbeddingRewardModel.fit(fit, seed=config.seed, l2=config.l2)
+        model = EmbeddingRewardModel.fit(
+            fit,
+            seed=config.seed,
+            l2=config.l2,
+            response_tokens=config.response_tokens,
+            prompt_tokens=config.prompt_tokens,
+        )
         model.save(out)
         metrics: dict[str, Any] = {"train_pairs": len(fit), "heldout_pairs": len(test)}
         if test:
