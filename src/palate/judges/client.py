@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import math
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,7 @@ from palate.errors import PalateError
 
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 MAX_WAIT_S = 120.0  # longest single wait, whatever a Retry-After header asks
+POOL_SIZE = 8  # connections per httpx pool (see ChatClient.__init__)
 BURST_S = 10.0  # a rate limiter holds this many seconds' worth (providers enforce sub-minute)
 
 
@@ -169,19 +171,29 @@ class ChatClient:
         self.backoff_max_s = backoff_max_s
         self.calls = 0
         """HTTP requests sent (retries included)."""
-        self._slots = asyncio.Semaphore(concurrency)
         self._requests = None if requests_per_minute is None else TokenBucket(requests_per_minute)
         self._tokens = None if tokens_per_minute is None else TokenBucket(tokens_per_minute)
         self._jitter = random.Random(seed)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.AsyncClient(
-            headers=headers,
-            timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-        )
+        # httpcore scans its whole pool for every request it places, so one pool of 64
+        # connections spends most of a busy run's CPU there; several small pools do not.
+        shards = max(1, math.ceil(concurrency / POOL_SIZE))
+        self._pools = [
+            httpx.AsyncClient(
+                headers=headers,
+                timeout=httpx.Timeout(timeout_s),
+                limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
+            )
+            for _ in range(shards)
+        ]
+        # One token per request allowed in flight, each naming the pool it is sent through.
+        self._free: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
+        for slot in range(concurrency):
+            self._free.put_nowait(self._pools[slot % shards])
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for pool in self._pools:
+            await pool.aclose()
 
     async def __aenter__(self) -> ChatClient:
         return self
@@ -226,11 +238,12 @@ class ChatClient:
                 await self._requests.acquire(1)
             if self._tokens is not None:
                 await self._tokens.acquire(budget)
-            async with self._slots:
+            http = await self._free.get()
+            try:
                 self.calls += 1
                 attempt += 1
                 try:
-                    response = await self._http.post(self.url, json=body)
+                    response = await http.post(self.url, json=body)
                 except httpx.TimeoutException as exc:
                     problem, wait = f"timeout ({type(exc).__name__})", None
                 except httpx.TransportError as exc:
@@ -242,6 +255,8 @@ class ChatClient:
                     if response.status_code not in RETRY_STATUS:
                         return self._failed(problem, started, attempt, response.text)
                     wait = retry_after_s(response.headers.get("retry-after"))
+            finally:
+                self._free.put_nowait(http)
             if attempt > self.max_retries:
                 return self._failed(f"{problem} after {attempt} attempts", started, attempt)
             await asyncio.sleep(
