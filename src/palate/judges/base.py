@@ -9,7 +9,7 @@ A judge that cannot judge returns an *unscored* record with the reason; it does 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from palate.schema import Comparison, Prompt, Rating, Response, Source
 
@@ -38,6 +38,18 @@ class PairTask:
     def shown(self) -> tuple[Response, Response]:
         """The responses in presentation order."""
         return self.responses[self.order[0]], self.responses[self.order[1]]
+
+    def comparison_fields(self, judge: Source) -> dict[str, Any]:
+        """What every judge's Comparison for this task says, before its verdict."""
+        return {
+            "prompt": self.prompt,
+            "responses": list(self.responses),
+            "judge": judge,
+            "rubric": self.rubric,
+            "dimension": self.dimension,
+            "presentation_order": list(self.order),
+            "presentation_seed": self.seed,
+        }
 
 
 @dataclass(frozen=True)

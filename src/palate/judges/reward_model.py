@@ -339,15 +339,7 @@ class RewardModelJudge:
         return await asyncio.to_thread(self.model.score, [prompt] * len(responses), responses)
 
     async def judge_pair(self, task: PairTask) -> Comparison:
-        common: dict[str, Any] = {
-            "prompt": task.prompt,
-            "responses": list(task.responses),
-            "judge": self.source,
-            "rubric": task.rubric,
-            "dimension": task.dimension,
-            "presentation_order": list(task.order),
-            "presentation_seed": task.seed,
-        }
+        common = task.comparison_fields(self.source)
         prompt = prompt_text(task.prompt)
         texts = [response_text(r) for r in task.responses]
         if prompt is None or texts[0] is None or texts[1] is None:
