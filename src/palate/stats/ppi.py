@@ -48,7 +48,7 @@ from scipy.special import expit
 from scipy.stats import norm
 
 from palate.errors import StatsError
-from palate.stats.bradley_terry import ELO_CENTER, ELO_SCALE
+from palate.stats.bradley_terry import ELO_CENTER, ELO_SCALE, Ranking
 from palate.stats.intervals import (
     FloatArray,
     IntArray,
@@ -216,24 +216,20 @@ class RankInterval:
 
     def to_json(self) -> dict[str, Any]:
         """The ``stats rank`` document plus counts, rank-sets and λ; best score first."""
-        order = sorted(range(len(self.models)), key=lambda k: (-self.score[k], self.models[k]))
+        ranking = Ranking(
+            self.method, self.models, self.score, self.ci_low, self.ci_high, self.rank
+        )
+        index = {model: k for k, model in enumerate(self.models)}
+        rows = ranking.to_json()["models"]
+        for row in rows:
+            k = index[row["model"]]
+            row.update(rank_best=int(self.rank_best[k]), rank_worst=int(self.rank_worst[k]),
+                       lam=float(self.lam[k]))  # fmt: skip
         return {
             "method": self.method,
             "n_labelled": self.n_labelled,
             "n_unlabelled": self.n_unlabelled,
-            "models": [
-                {
-                    "model": self.models[k],
-                    "score": float(self.score[k]),
-                    "ci_low": float(self.ci_low[k]),
-                    "ci_high": float(self.ci_high[k]),
-                    "rank": int(self.rank[k]),
-                    "rank_best": int(self.rank_best[k]),
-                    "rank_worst": int(self.rank_worst[k]),
-                    "lam": float(self.lam[k]),
-                }
-                for k in order
-            ],
+            "models": rows,
         }
 
 
