@@ -20,6 +20,15 @@ gate_app = typer.Typer(help="Release gates registered before the evaluation.", n
 
 AlphaOption = Annotated[float, typer.Option("--alpha", help="Intervals at level 1 − alpha.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Bootstrap seed.")]
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and a rename, so a failed write leaves no half a page."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
 ReportOption = Annotated[
     Path | None, typer.Option("--report", help="Write an HTML report with plots here.")
 ]
@@ -62,7 +71,7 @@ def eval_run_command(
     )
     recorded = run_recorded_eval(store, Ledger(store), spec)
     if report is not None:
-        report.write_text(eval_report(recorded.result, recorded.run))
+        _write_atomic(report, eval_report(recorded.result, recorded.run))
 
     def render() -> None:
         table = Table("metric", "value", "interval", "n", title=f"Evaluation {recorded.run}")
@@ -112,7 +121,7 @@ def eval_report_command(
 ) -> None:
     """Write the HTML report of a recorded evaluation."""
     result, _, _ = find_eval(Ledger(open_store(db)), run)
-    out.write_text(eval_report(result, run))
+    _write_atomic(out, eval_report(result, run))
     console.print(f"wrote {out}")
 
 
@@ -168,7 +177,5 @@ def card_command(
         Ledger(open_store(db)),
         CardInput(model_name=model_name, runs=runs, license=license_id, base_model=base_model),
     )
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(out)
+    _write_atomic(out, text)
     console.print(f"wrote {out}")
