@@ -205,6 +205,51 @@ def test_supersede_and_find(ledger: Ledger) -> None:
     assert _first_bad(ledger) == "7"
 
 
+def _digit_prefixed(led: Ledger, n_digits: int, below: int | None = None) -> tuple[int, str]:
+    """The first record whose id starts with ``n_digits`` decimal digits (as a number below
+    ``below`` when given): the case where a bare reference reads both as index and prefix."""
+    for entry in led.entries():
+        head = entry.id[:n_digits]
+        if head.isdigit() and (below is None or int(head) < below):
+            return entry.index, head
+    raise AssertionError("no such record: the fixed clock should have made one")
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Record ids hash the time of writing: pin it so the ids below are the same every run."""
+    monkeypatch.setattr("palate.ledger.ledger._now", lambda: "2026-01-02T03:04:05.000006Z")
+
+
+def test_all_digit_id_prefix_is_an_id_when_no_such_index(ledger: Ledger, fixed_clock: None) -> None:
+    ledger.append_many(Activity("judge-run", agent="bot", attributes={"i": i}) for i in range(300))
+    index, prefix = _digit_prefixed(ledger, 8)
+    assert int(prefix) >= ledger.size()  # so it cannot be an index
+    assert ledger.resolve(prefix) == index
+    fix = ledger.append("judge-run", agent="bot", supersedes=prefix)
+    assert fix.record["supersedes"]["index"] == index
+
+
+def test_reference_that_is_both_index_and_prefix_is_refused(
+    ledger: Ledger, fixed_clock: None
+) -> None:
+    ledger.append_many(Activity("judge-run", agent="bot", attributes={"i": i}) for i in range(3000))
+    index, prefix = _digit_prefixed(ledger, 4, below=ledger.size())
+    with pytest.raises(PalateError, match="ambiguous") as caught:
+        ledger.resolve(prefix)
+    assert f"#{int(prefix)}" in str(caught.value) and f"index {index}" in str(caught.value)
+    assert ledger.resolve(f"#{int(prefix)}") == int(prefix)
+    assert ledger.resolve(f"index:{int(prefix)}") == int(prefix)
+    assert ledger.resolve(next(ledger.entries(index, index + 1)).id[:12]) == index
+
+
+def test_index_references(ledger: Ledger) -> None:
+    assert ledger.resolve("#0") == 0 and ledger.resolve("3") == 3
+    for bad, message in [("#6", "no record"), ("#x", "not a record index"), ("zz", "reference")]:
+        with pytest.raises(PalateError, match=message):
+            ledger.resolve(bad)
+
+
 def test_concurrent_appends_take_distinct_indexes(ledger: Ledger) -> None:
     errors: list[BaseException] = []
 

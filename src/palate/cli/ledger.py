@@ -91,7 +91,13 @@ def show_command(
 
 @app.command("proof")
 def proof_command(
-    record: Annotated[str, typer.Argument(help="Record index, or a prefix of its id (hex).")],
+    record: Annotated[
+        str,
+        typer.Argument(
+            help="Record: #N (its index) or 4+ hex digits of its id. A bare number is read "
+            "as either, and refused when it names two records."
+        ),
+    ],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -90,8 +90,8 @@ class Ledger:
         revokes: str | None = None,
     ) -> LedgerEntry:
         """Append one record: ``agent`` carried out ``activity``, which used and generated
-        the given entities. ``supersedes``/``revokes`` name an earlier record (index or id
-        prefix) that this one corrects or withdraws."""
+        the given entities. ``supersedes``/``revokes`` name an earlier record (see
+        ``resolve``) that this one corrects or withdraws."""
         with sql.ledger_writer(self.store) as writer:
             index, last = writer.tip()
             record = build_record(
@@ -200,21 +200,53 @@ class Ledger:
         return found
 
     def resolve(self, ref: str) -> int:
-        """The index of a record named by its index or by a prefix of its id (hex)."""
+        """The index of a record named by ``#N`` / ``index:N`` (its index) or by a prefix of
+        its id (4+ hex digits).
+
+        A bare number is read both ways, because an id prefix can be all digits: it names
+        the record at that index when no id starts with it, the record whose id starts with
+        it when it is not a valid index, and is refused, listing both, when both match.
+        """
         size = self.size()
-        if ref.isdigit() and len(ref) < 16:
-            if int(ref) >= size:
-                raise PalateError(f"no record {ref} (the ledger holds {size})")
-            return int(ref)
+        for marker in ("#", "index:"):
+            if ref.startswith(marker):
+                number = ref[len(marker) :]
+                if not number.isdigit():
+                    raise PalateError(f"not a record index: {ref!r} (write #N, e.g. #12)")
+                return self._index(int(number), ref, size)
         hex_ref = ref.lower()
         if len(hex_ref) < 4 or any(c not in "0123456789abcdef" for c in hex_ref):
-            raise PalateError(f"not a record index or id prefix (4+ hex digits): {ref!r}")
-        whole = bytes.fromhex(hex_ref[: len(hex_ref) // 2 * 2])
-        odd = int(hex_ref[-1], 16) if len(hex_ref) % 2 else None
-        found = sql.find_by_leaf_prefix(self.store, whole, odd)
+            if ref.isdigit():
+                return self._index(int(ref), ref, size)
+            raise PalateError(
+                f"not a record reference: {ref!r} (an index as #N, or 4+ hex digits of an id)"
+            )
+        as_index = int(ref) if ref.isdigit() and int(ref) < size else None
+        found = self._by_id_prefix(hex_ref)
+        if as_index is not None and found:
+            raise PalateError(
+                f"record reference {ref!r} is ambiguous: index {as_index} or the record whose "
+                f"id starts with it (index {found[0]}); write #{as_index} for the index or "
+                "more digits of the id"
+            )
+        if as_index is not None:
+            return as_index
         if len(found) != 1:
+            if not found and ref.isdigit():
+                raise PalateError(f"no record {ref} (the ledger holds {size}, no id starts so)")
             raise PalateError(f"{'no' if not found else 'more than one'} record with id {ref}")
         return found[0]
+
+    @staticmethod
+    def _index(index: int, ref: str, size: int) -> int:
+        if index >= size:
+            raise PalateError(f"no record {ref} (the ledger holds {size})")
+        return index
+
+    def _by_id_prefix(self, hex_ref: str) -> list[int]:
+        whole = bytes.fromhex(hex_ref[: len(hex_ref) // 2 * 2])
+        odd = int(hex_ref[-1], 16) if len(hex_ref) % 2 else None
+        return list(sql.find_by_leaf_prefix(self.store, whole, odd))
 
     # -- proofs and checkpoints --------------------------------------------------------------
 
