@@ -61,7 +61,7 @@ def load_command(name: str) -> Command:
     module, attribute = COMMANDS[name].target.split(":")
     target = getattr(importlib.import_module(module), attribute)
     if isinstance(target, typer.Typer):
-        command = typer.main.get_command(target)
+        command = typer.main.get_group(target)  # a group even if it has one command
     else:
         single = typer.Typer()
         single.command(name)(target)

@@ -79,9 +79,20 @@ def calibrate_command(
     ≥ 1 − alpha with probability ≥ 1 − delta; list which other items may be trusted."""
     if not 0 < calibration_fraction < 1:
         raise PalateError(f"--calibration-fraction must lie in (0, 1), got {calibration_fraction}")
+    if judge_source == human_source:
+        raise PalateError(
+            f"--judge-source and --human-source are both {judge_source!r}: calibrate a judge "
+            "against other raters"
+        )
     store = open_store(db)
     rows = store.columns(dataset, ["source_name", *_COLUMNS], kind="comparison")
     judge_rows, human_rows = _rows(rows, judge_source), _rows(rows, human_source)
+    kinds = dict(store.columns(dataset, ["source_name", "source_kind"], kind="comparison"))
+    if kinds.get(judge_source) == "human" and kinds.get(human_source) == "judge":
+        raise PalateError(
+            f"the sources are swapped: {judge_source!r} is human and {human_source!r} a judge "
+            f"(pass --judge-source {human_source} --human-source {judge_source})"
+        )
     for name, found in ((judge_source, judge_rows), (human_source, human_rows)):
         if not found:
             raise PalateError(f"dataset {dataset!r} has no pairwise verdicts by {name!r}")

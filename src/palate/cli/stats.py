@@ -267,6 +267,11 @@ def agreement_command(
         [found.labels[i] for i in keep],
     )
     rows = [r for r in rows if (found.kinds[r.source_a], found.kinds[r.source_b]) in wanted]
+    if not rows:
+        raise StatsError(
+            f"dataset {dataset!r} has no item judged by two sources ({between}): agreement "
+            "needs the same item judged more than once"
+        )
     document = {"between": between, "pairs": [r.to_json() for r in rows]}
 
     def render() -> None:
