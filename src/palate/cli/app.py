@@ -60,6 +60,7 @@ def load_command(name: str) -> Command:
     """Import the command ``name`` and build its click command."""
     module, attribute = COMMANDS[name].target.split(":")
     target = getattr(importlib.import_module(module), attribute)
+    command: Command
     if isinstance(target, typer.Typer):
         command = typer.main.get_group(target)  # a group even if it has one command
     else:
