@@ -151,8 +151,20 @@ def test_export_refuses_a_directory_it_did_not_write(
     (folder / "thesis.tex").write_text("years of work")
     for fmt in ("jsonl", "hf"):
         for force in ([], ["--force"]):
-            fails(capsys, ws, "export", str(folder), "--dataset", "human", "--format", fmt, *force,
-                  "--db", ws.url, says="did not write")  # fmt: skip
+            fails(
+                capsys,
+                ws,
+                "export",
+                str(folder),
+                "--dataset",
+                "human",
+                "--format",
+                fmt,
+                *force,
+                "--db",
+                ws.url,
+                says="did not write",
+            )
 
 
 def test_export_refuses_a_symlink_and_a_pipe_without_force(
@@ -181,15 +193,18 @@ def test_export_with_force_writes_through_links_devices_and_pipes(
     received: list[bytes] = []
     reader = threading.Thread(target=lambda: received.append((ws.path / "fifo").read_bytes()))
     reader.start()
-    code, _, err = run_cli(capsys, "export", "fifo", "--dataset", "human", "--force",
-                           "--db", ws.url)  # fmt: skip
+    code, _, err = run_cli(
+        capsys, "export", "fifo", "--dataset", "human", "--force", "--db", ws.url
+    )
     reader.join(timeout=30)
     assert code == 0, err
     assert stat.S_ISFIFO((ws.path / "fifo").lstat().st_mode)
     assert len(received[0].decode().splitlines()) == 200
 
-    assert run_cli(capsys, "export", "/dev/null", "--dataset", "human", "--force",
-                   "--db", ws.url)[0] == 0  # fmt: skip
+    assert (
+        run_cli(capsys, "export", "/dev/null", "--dataset", "human", "--force", "--db", ws.url)[0]
+        == 0
+    )
     assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
 
 
@@ -210,10 +225,33 @@ def test_export_replaces_a_file_atomically_and_only_its_own_directory_export(
     fails(capsys, ws, *args, says="pass --force")
     assert run_cli(capsys, *args, "--force")[0] == 0
     assert (hf / "dataset_info.json").exists()
-    fails(capsys, ws, "export", str(hf), "--dataset", "human", "--format", "jsonl", "--force",
-          "--db", ws.url, says="hf export")  # fmt: skip
-    fails(capsys, ws, "export", str(out), "--dataset", "human", "--format", "hf", "--db", ws.url,
-          says="is a file")  # fmt: skip
+    fails(
+        capsys,
+        ws,
+        "export",
+        str(hf),
+        "--dataset",
+        "human",
+        "--format",
+        "jsonl",
+        "--force",
+        "--db",
+        ws.url,
+        says="hf export",
+    )
+    fails(
+        capsys,
+        ws,
+        "export",
+        str(out),
+        "--dataset",
+        "human",
+        "--format",
+        "hf",
+        "--db",
+        ws.url,
+        says="is a file",
+    )
 
 
 # -- one-line errors instead of tracebacks ---------------------------------------------------
@@ -226,8 +264,7 @@ def test_read_only_store_and_malformed_urls(
     (ws.path / "one.jsonl").write_text(
         '{"question_id": "q1", "model_a": "a", "model_b": "b", "winner": "model_a"}\n'
     )
-    fails(capsys, ws, "import", "one.jsonl", "--dataset", "x", "--db", read_only,
-          says="read-only")  # fmt: skip
+    fails(capsys, ws, "import", "one.jsonl", "--dataset", "x", "--db", read_only, says="read-only")
     for url in ("postgresql://x:y@:::/", "mysql://localhost/db", "not a url"):
         fails(capsys, ws, "datasets", "--db", url)
 
@@ -257,7 +294,7 @@ def test_read_only_store_and_malformed_urls(
             "arena",
             "--delta",
             "nan",
-        ],  # fmt: skip
+        ],
         [
             "route",
             "calibrate",
@@ -269,7 +306,7 @@ def test_read_only_store_and_malformed_urls(
             "arena",
             "--calibration-fraction",
             "1",
-        ],  # fmt: skip
+        ],
         [
             "eval",
             "run",
@@ -281,7 +318,7 @@ def test_read_only_store_and_malformed_urls(
             "human",
             "--alpha",
             "-0.5",
-        ],  # fmt: skip
+        ],
         [
             "eval",
             "compare",
@@ -295,7 +332,7 @@ def test_read_only_store_and_malformed_urls(
             "human",
             "--top",
             "0",
-        ],  # fmt: skip
+        ],
         ["serve", "--port", "99999"],
         ["ledger", "show", "--limit", "0"],
     ],
@@ -312,8 +349,16 @@ def test_gate_policy_with_nan_threshold_or_unknown_metric(
 ) -> None:
     policy = ws.path / "gate.yaml"
     policy.write_text("name: g\ncriteria:\n  - metric: win_rate\n    at_least: .nan\n")
-    fails(capsys, ws, "gate", "register", str(policy), "--db", ws.url,
-          says="line 4, field 'criteria.0.at_least'")  # fmt: skip
+    fails(
+        capsys,
+        ws,
+        "gate",
+        "register",
+        str(policy),
+        "--db",
+        ws.url,
+        says="line 4, field 'criteria.0.at_least'",
+    )
     policy.write_text("name: g\ncriteria:\n  - metric: vibes\n    at_least: 50\n")
     fails(
         capsys, ws, "gate", "register", str(policy), "--db", ws.url, says="unknown metric 'vibes'"
@@ -326,10 +371,36 @@ def test_report_and_card_outputs_in_missing_folders_or_onto_directories(
     (ws.path / "folder").mkdir()
     for out, says in (("missing/report.html", "does not exist"), ("folder", "is a directory")):
         fails(capsys, ws, "eval", "report", "eval-000000000000", out, "--db", ws.url, says=says)
-        fails(capsys, ws, "card", "--model", "m", "--eval", "eval-000000000000", out,
-              "--db", ws.url, says=says)  # fmt: skip
-        fails(capsys, ws, "eval", "run", "--candidate", "a", "--baseline", "b", "--set", "human",
-              "--report", out, "--db", ws.url, says=says)  # fmt: skip
+        fails(
+            capsys,
+            ws,
+            "card",
+            "--model",
+            "m",
+            "--eval",
+            "eval-000000000000",
+            out,
+            "--db",
+            ws.url,
+            says=says,
+        )
+        fails(
+            capsys,
+            ws,
+            "eval",
+            "run",
+            "--candidate",
+            "a",
+            "--baseline",
+            "b",
+            "--set",
+            "human",
+            "--report",
+            out,
+            "--db",
+            ws.url,
+            says=says,
+        )
 
 
 def test_key_dir_that_is_a_file_and_corrupt_keys(
@@ -343,13 +414,31 @@ def test_key_dir_that_is_a_file_and_corrupt_keys(
     bad = ws.path / "bad-keys"
     bad.mkdir()
     (bad / "palate-ledger.pub").write_text("garbage\n")
-    fails(capsys, ws, "ledger", "verify", "--key-dir", str(bad), "--db", ws.url,
-          says="palate-ledger.pub")  # fmt: skip
+    fails(
+        capsys,
+        ws,
+        "ledger",
+        "verify",
+        "--key-dir",
+        str(bad),
+        "--db",
+        ws.url,
+        says="palate-ledger.pub",
+    )
     (bad / "palate-ledger.pub").unlink()
     (bad / "palate-ledger.key").write_text("garbage\n")
     (bad / "palate-ledger.key").chmod(0o600)
-    fails(capsys, ws, "ledger", "checkpoint", "--key-dir", str(bad), "--db", ws.url,
-          says="palate-ledger.key")  # fmt: skip
+    fails(
+        capsys,
+        ws,
+        "ledger",
+        "checkpoint",
+        "--key-dir",
+        str(bad),
+        "--db",
+        ws.url,
+        says="palate-ledger.key",
+    )
 
 
 # -- silent empty answers become errors -------------------------------------------------------
@@ -358,14 +447,34 @@ def test_key_dir_that_is_a_file_and_corrupt_keys(
 def test_empty_answers_say_what_is_missing(
     ws: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fails(capsys, ws, "stats", "agreement", "--dataset", "human", "--db", ws.url,
-          says="no item judged by two sources")  # fmt: skip
+    fails(
+        capsys,
+        ws,
+        "stats",
+        "agreement",
+        "--dataset",
+        "human",
+        "--db",
+        ws.url,
+        says="no item judged by two sources",
+    )
     (ws.path / "other.jsonl").write_text(
         '{"question_id": "q-unknown", "model_a": "a", "model_b": "b", "winner": "model_a"}\n'
     )
     assert run_cli(capsys, "import", "other.jsonl", "--dataset", "other", "--db", ws.url)[0] == 0
-    fails(capsys, ws, "stats", "ppi", "--human", "other", "--judge", "gpt", "--db", ws.url,
-          says="never by the judge")  # fmt: skip
+    fails(
+        capsys,
+        ws,
+        "stats",
+        "ppi",
+        "--human",
+        "other",
+        "--judge",
+        "gpt",
+        "--db",
+        ws.url,
+        says="never by the judge",
+    )
     route = ("route", "calibrate", "--dataset", "both", "--db", ws.url)
     fails(
         capsys, ws, *route, "--judge-source", "gpt4", "--human-source", "gpt4", says="both 'gpt4'"
@@ -381,21 +490,34 @@ def test_a_locked_store_names_who_holds_it_and_gives_up(
 ) -> None:
     before = fingerprint(ws.url)
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sqlite3, sys, time\n"
-         "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-         "c.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\ntime.sleep(60)\n",
-         str(ws.path / "palate.db")],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\ntime.sleep(60)\n",
+            str(ws.path / "palate.db"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         monkeypatch.setenv("PALATE_SQLITE_BUSY_TIMEOUT_S", "0.5")
         (ws.path / "more.jsonl").write_text(
             '{"question_id": "q1", "model_a": "a", "model_b": "b", "winner": "model_a"}\n'
         )
-        message = fails(capsys, ws, "import", "more.jsonl", "--dataset", "more", "--db", ws.url,
-                        says="is locked")  # fmt: skip
+        message = fails(
+            capsys,
+            ws,
+            "import",
+            "more.jsonl",
+            "--dataset",
+            "more",
+            "--db",
+            ws.url,
+            says="is locked",
+        )
         assert f"pid {holder.pid}" in message and "0.5 s" in message
     finally:
         holder.kill()
@@ -419,7 +541,7 @@ def test_verify_after_a_checkpoint_says_how_to_pass_the_key(
         ["ledger", "verify"],
         ["export", "out.jsonl", "--dataset", "human"],
         ["rubric", "list"],
-    ],  # fmt: skip
+    ],
 )
 def test_read_commands_refuse_a_store_that_does_not_exist(
     args: list[str], ws: Workspace, capsys: pytest.CaptureFixture[str]
@@ -440,8 +562,9 @@ def _modules_after(*args: str) -> set[str]:
         "print(' '.join(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
-                          text=True, env=env, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, timeout=120
+    )
     return set(done.stderr.strip().splitlines()[-1].split()) if done.stderr.strip() else set()
 
 
@@ -470,8 +593,15 @@ def test_unterminated_csv_quote_is_reported_where_it_opens(
     (ws.path / "labels.csv").write_text(
         'question,worker,answer\nq1,w1,"a\nb"\nq2,w2,"open\nq3,w3,c\nq4,w4,d\n'
     )
-    fails(capsys, ws, "import", "labels.csv", "--db", ws.url,
-          says="labels.csv, line 4: a quote opened here is never closed")  # fmt: skip
+    fails(
+        capsys,
+        ws,
+        "import",
+        "labels.csv",
+        "--db",
+        ws.url,
+        says="labels.csv, line 4: a quote opened here is never closed",
+    )
 
 
 def test_a_huge_rubric_name_prints_as_it_is(
@@ -496,7 +626,7 @@ def test_rank_errors_suggest_only_options_rank_has(
             json.dumps(
                 {"question_id": f"q{k}", "model_a": "a", "model_b": "b", "winner": "model_a"}
             )
-            + "\n"  # fmt: skip
+            + "\n"
             for k in range(5)
         )
     )
@@ -505,5 +635,19 @@ def test_rank_errors_suggest_only_options_rank_has(
     _, help_text, _ = run_cli(capsys, "stats", "rank", "--help")
     for option in re.findall(r"--[a-z][a-z0-9-]*", message):
         assert option in help_text, option
-    assert run_cli(capsys, "stats", "rank", "--dataset", "w", "--l2", "0.1", "--ci", "sandwich",
-                   "--db", ws.url)[0] == 0  # fmt: skip
+    assert (
+        run_cli(
+            capsys,
+            "stats",
+            "rank",
+            "--dataset",
+            "w",
+            "--l2",
+            "0.1",
+            "--ci",
+            "sandwich",
+            "--db",
+            ws.url,
+        )[0]
+        == 0
+    )
