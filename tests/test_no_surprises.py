@@ -651,3 +651,114 @@ def test_rank_errors_suggest_only_options_rank_has(
         )[0]
         == 0
     )
+
+
+# -- fuzz: every command, bad arguments ---------------------------------------------------------
+
+NUMBERS = ["nan", "-inf", "-1", "1e309", "99999999999999999999999", "", "ü"]
+"""Bad for every numeric option below (each wants a finite, positive, bounded value), except
+that a huge --limit for `ledger show` just shows every record."""
+NAMES = ["", "ü∂ß 🌙", "x" * 5000, "-", "../../etc/passwd"]
+
+NUMERIC = {
+    ("stats", "rank", "--dataset", "human"): ["--alpha", "--n-bootstrap", "--seed", "--l2"],
+    ("stats", "ppi", "--human", "human", "--judge", "gpt"): ["--alpha"],
+    ("stats", "truth", "--dataset", "human"): ["--max-iter"],
+    (
+        "route", "calibrate", "--dataset", "both", "--judge-source", "gpt4",
+        "--human-source", "arena",
+    ): ["--alpha", "--delta", "--calibration-fraction", "--seed"],
+    ("eval", "run", "--candidate", "a", "--baseline", "b", "--set", "human"): [
+        "--alpha", "--n-bootstrap", "--seed",
+    ],
+    ("eval", "compare", "--before", "a", "--after", "b", "--baseline", "c", "--set", "human"): [
+        "--top", "--alpha", "--seed",
+    ],
+    ("ledger", "show"): ["--limit"],
+    ("serve",): ["--port"],
+    ("demo", "--out", "demo"): ["--seed"],
+}  # fmt: skip
+
+NAMED = [
+    ("stats", "winrate", "--baseline", "b", "--dataset"),
+    ("stats", "rank", "--dataset"),
+    ("stats", "truth", "--dataset"),
+    ("stats", "agreement", "--dataset"),
+    ("stats", "ppi", "--judge", "gpt", "--human"),
+    ("route", "calibrate", "--judge-source", "gpt4", "--human-source", "arena", "--dataset"),
+    ("export", "out.jsonl", "--dataset"),
+    ("ledger", "proof"),
+    ("rubric", "show"),
+    ("gate", "check", "--eval", "eval-0", "--policy"),
+    ("eval", "report", "out.html"),
+]
+
+
+def _paths(root: Path) -> list[str]:
+    """Paths that are wrong as a file argument: a folder, a device, a dangling link, a file in
+    a missing folder, a read-only file, the store itself."""
+    (root / "a-folder").mkdir()
+    (root / "dangling").symlink_to(root / "nowhere")
+    locked = root / "read-only.txt"
+    locked.write_text("do not touch\n")
+    locked.chmod(0o444)
+    return ["a-folder", "/dev/null", "dangling", "missing/dir/file", str(locked), "palate.db"]
+
+
+def _path_commands() -> list[tuple[str, ...]]:
+    """Commands with a file argument, the argument last."""
+    return [
+        ("import",),
+        ("import", "--format", "crowd-csv"),
+        ("export", "--dataset", "human"),
+        ("export", "--dataset", "human", "--format", "hf"),
+        ("rubric", "add"),
+        ("rubric", "show"),
+        ("rubric", "diff", "a-folder"),
+        ("gate", "register"),
+        ("eval", "report", "eval-0"),
+        ("card", "--model", "m", "--eval", "eval-0"),
+        ("train", "reward", "--config"),
+        ("ledger", "verify", "--key-dir"),
+        ("judge", "run", "--dataset", "human", "--judge"),
+    ]
+
+
+def test_fuzz_every_command_with_bad_arguments(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No traceback, one line for an error, and nothing changed: files, store, ledger (so no
+    command that records anything may succeed on these arguments)."""
+    cases: list[list[str]] = []
+    for base, options in NUMERIC.items():
+        cases += [[*base, option, value] for option in options for value in NUMBERS]
+    cases += [[*base, name] for base in NAMED for name in NAMES]
+    paths = _paths(ws.path)
+    # export may make its output's folder and replace a regular file: those paths are its own
+    cases += [
+        [*base, path]
+        for base in _path_commands()
+        for path in paths
+        if not (base[0] == "export" and path in ("missing/dir/file", "palate.db"))
+    ]
+    cases += [["datasets", "--db", url] for url in ("", "sqlite:///missing/x.db", "sqlite://",
+                                                    "postgresql://nohost:1/x", "ü")]  # fmt: skip
+
+    def snapshot() -> tuple[Any, ...]:
+        from palate.ledger import Ledger
+        from palate.store import Store
+
+        with Store(ws.url) as store:
+            ledger = Ledger(store)
+            return files(ws.path), fingerprint(ws.url), ledger.size(), ledger.root().hex()
+
+    before = snapshot()
+    for args in cases:
+        with_db = args if "--db" in args else [*args, "--db", ws.url]
+        code, out, err = run_cli(capsys, *with_db)  # an uncaught exception fails the test
+        assert code in (0, 1, 2), (args, code, out[-300:], err[-300:])
+        assert "Traceback" not in out + err, args
+        if code == 1:
+            assert len(err.strip().splitlines()) == 1, (args, err)
+        assert snapshot() == before, args
+    store_state(capsys, ws)  # and the ledger still verifies

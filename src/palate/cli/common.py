@@ -84,7 +84,8 @@ class FiniteFloat:
 
 OPEN_UNIT_INTERVAL = FiniteFloat(0, 1, low_open=True, high_open=True)
 """Levels such as alpha and delta: strictly between 0 and 1."""
-NON_NEGATIVE = FiniteFloat(0)
+PRIOR_STRENGTH = FiniteFloat(0, 1e6)
+"""An L2 penalty: 0 (none) up to a prior so strong that every score is the same."""
 
 MAX_BOOTSTRAP = 100_000
 """Most bootstrap replicates an option accepts: beyond it the interval no longer changes,

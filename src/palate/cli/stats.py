@@ -10,8 +10,8 @@ from rich.table import Table
 
 from palate.cli.common import (
     MAX_BOOTSTRAP,
-    NON_NEGATIVE,
     OPEN_UNIT_INTERVAL,
+    PRIOR_STRENGTH,
     SEED_MAX,
     DbOption,
     JsonOption,
@@ -114,7 +114,7 @@ def rank_command(
         float,
         typer.Option(
             "--l2",
-            parser=NON_NEGATIVE,
+            parser=PRIOR_STRENGTH,
             help="Strength of a Gaussian prior on log-strengths: finite, shrunken scores "
             "when some model never loses or the comparison graph is split.",
         ),
