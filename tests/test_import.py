@@ -168,6 +168,7 @@ def test_missing_preference_is_stored_unscored_not_as_a_tie(store_url: str, tmp_
 def test_unknown_dataset_is_a_clear_error(
     store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    Store(store_url).close()  # a store that exists (a missing one is refused as such)
     code, _out, err = run_cli(
         capsys, "export", str(tmp_path / "x.jsonl"), "--dataset", "nope", "--db", store_url
     )

@@ -64,6 +64,7 @@ def test_import_is_recorded_and_verifies(
 def test_unknown_record_is_a_one_line_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    Store(f"sqlite:///{tmp_path}/x.db").close()  # an empty store (a missing one is refused)
     code, _out, err = run_cli(capsys, "ledger", "proof", "7", "--db", f"sqlite:///{tmp_path}/x.db")
     assert code == 1 and "no record 7" in err
     code, _out, err = run_cli(capsys, "ledger", "checkpoint", "--db", f"sqlite:///{tmp_path}/x.db")

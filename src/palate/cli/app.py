@@ -1,56 +1,174 @@
 """The ``palate`` typer app and its entry point.
 
-User mistakes (``PalateError``) print one line and exit 1; usage errors exit 2 (click's rule);
+Commands load lazily: ``palate --help`` lists them from the table below without importing
+any of them, and ``palate stats rank`` imports only ``palate.cli.stats`` (and what it needs),
+so no command pays for scipy, matplotlib or torch unless it uses them.
+
+User mistakes (``PalateError``, and the environment's: a file that cannot be read or written,
+a database that refuses) print one line and exit 1; usage errors exit 2 (click's rule);
 anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
 from palate.cli.common import err_console
-from palate.cli.data import datasets_command, export_command, import_command
-from palate.cli.demo import demo_command
-from palate.cli.evals import card_command, eval_app, gate_app
-from palate.cli.judge import app as judge_app
-from palate.cli.ledger import app as ledger_app
-from palate.cli.route import app as route_app
-from palate.cli.rubric import app as rubric_app
-from palate.cli.serve import app as studio_app
-from palate.cli.serve import serve_command
-from palate.cli.stats import app as stats_app
-from palate.cli.train import app as train_app
 from palate.errors import PalateError
+
+if TYPE_CHECKING:  # typer's own copy of click, whose classes its groups are built of
+    from typer._click import Command, Context
+
+
+@dataclass(frozen=True)
+class LazyCommand:
+    """A command or command group, named by where it lives, with its one-line summary."""
+
+    target: str  # "module:attribute": a typer.Typer group or a command function
+    summary: str
+
+
+COMMANDS: dict[str, LazyCommand] = {
+    "import": LazyCommand(
+        "palate.cli.data:import_command", "Import a file into a dataset: all records or none"
+    ),
+    "export": LazyCommand("palate.cli.data:export_command", "Export a dataset"),
+    "datasets": LazyCommand("palate.cli.data:datasets_command", "List datasets"),
+    "stats": LazyCommand("palate.cli.stats:app", "Win rates, rankings, truth inference"),
+    "judge": LazyCommand("palate.cli.judge:app", "AI judges: run them over datasets"),
+    "eval": LazyCommand("palate.cli.evals:eval_app", "Evaluate a candidate against a baseline"),
+    "gate": LazyCommand("palate.cli.evals:gate_app", "Release gates registered before"),
+    "card": LazyCommand("palate.cli.evals:card_command", "Write a Hugging Face model card"),
+    "ledger": LazyCommand("palate.cli.ledger:app", "The provenance ledger"),
+    "rubric": LazyCommand("palate.cli.rubric:app", "Rubrics: validate, version, compare"),
+    "route": LazyCommand("palate.cli.route:app", "Trust-or-escalate routing"),
+    "train": LazyCommand("palate.cli.train:app", "Train on the store's judgements"),
+    "serve": LazyCommand("palate.cli.serve:serve_command", "Run the studio"),
+    "demo": LazyCommand("palate.cli.demo:demo_command", "Run the taste gym"),
+    "studio": LazyCommand("palate.cli.serve:app", "Manage the studio's accounts"),
+}
+
+
+def load_command(name: str) -> Command:
+    """Import the command ``name`` and build its click command."""
+    module, attribute = COMMANDS[name].target.split(":")
+    target = getattr(importlib.import_module(module), attribute)
+    command: Command
+    if isinstance(target, typer.Typer):
+        command = typer.main.get_group(target)  # a group even if it has one command
+    else:
+        single = typer.Typer()
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """A typer group whose commands in ``COMMANDS`` are imported only when run."""
+
+    _listing_help = False
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return [*COMMANDS, *super().list_commands(ctx)]
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        if self._listing_help:
+            # The listing needs only the summary: do not import the command for it.
+            return TyperCommand(cmd_name, help=COMMANDS[cmd_name].summary)
+        return load_command(cmd_name)
+
+    def get_help(self, ctx: Context) -> str:
+        self._listing_help = True
+        try:
+            return super().get_help(ctx)
+        finally:
+            self._listing_help = False
+
+
+def _palate_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # 0.1 s: only for --version
+
+    try:
+        return version("palate")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"palate {_palate_version()}")
+        raise typer.Exit()
+
 
 app = typer.Typer(
     name="palate",
+    cls=LazyGroup,
     help="Taste-driven post-training: judgements in, trustworthy scores and decisions out.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command("import")(import_command)
-app.command("export")(export_command)
-app.command("datasets")(datasets_command)
-app.add_typer(stats_app, name="stats")
-app.add_typer(judge_app, name="judge")
-app.add_typer(eval_app, name="eval")
-app.add_typer(gate_app, name="gate")
-app.command("card")(card_command)
-app.add_typer(ledger_app, name="ledger")
-app.add_typer(rubric_app, name="rubric")
-app.add_typer(route_app, name="route")
-app.add_typer(train_app, name="train")
-app.command("serve")(serve_command)
-app.command("demo")(demo_command)
-app.add_typer(studio_app, name="studio")
+
+
+@app.callback()
+def _palate(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Taste-driven post-training: judgements in, trustworthy scores and decisions out."""
+
+
+def user_error(exc: BaseException) -> PalateError | None:
+    """The one-line error for an exception that is the user's or the environment's to fix;
+    None for a bug (which keeps its traceback)."""
+    if isinstance(exc, PalateError):
+        return exc
+    if isinstance(exc, OSError):  # a path that cannot be read or written, a full disk, ...
+        where = f"{exc.filename}: " if exc.filename else ""
+        return PalateError(f"{where}{exc.strerror or exc}")
+    if "sqlalchemy" in sys.modules:  # errors the database raised while a command ran
+        from sqlalchemy.exc import DBAPIError
+
+        from palate.store import default_url
+        from palate.store.engine import explain_database_error
+
+        if isinstance(exc, DBAPIError):
+            return explain_database_error(exc, _url_in_argv() or default_url())
+    return None
+
+
+def _url_in_argv() -> str | None:
+    """The --db URL the command was given, for naming the database in an error."""
+    args = sys.argv[1:]
+    for k, arg in enumerate(args):
+        if arg == "--db" and k + 1 < len(args):
+            return args[k + 1]
+        if arg.startswith("--db="):
+            return arg.removeprefix("--db=")
+    return None
 
 
 def main() -> None:
     try:
         app()
-    except PalateError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    except Exception as exc:
+        error = user_error(exc)
+        if error is None:
+            raise
+        message = escape(" ".join(str(error).split("\n")))
+        err_console.print(f"[red]error:[/] {message}", soft_wrap=True)
         sys.exit(1)

@@ -33,7 +33,7 @@ def import_command(
     as_json: JsonOption = False,
 ) -> None:
     """Import a file into a dataset: all records or none; records already there are skipped."""
-    store = open_store(db)
+    store = open_store(db, create=True)
     with Progress(
         TextColumn("importing {task.description}"),
         BarColumn(),
@@ -67,11 +67,19 @@ def export_command(
     out: Annotated[Path, typer.Argument(help="Output file (a directory for --format hf).")],
     dataset: Annotated[str, typer.Option("--dataset", help="Dataset to export.")],
     format: Annotated[ExportFormat, typer.Option("--format", help="Output format.")] = "jsonl",
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Also write to a symlink's target, a device or a pipe, or replace a previous "
+            "export directory of the same format (a regular file is always replaced).",
+        ),
+    ] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Export a dataset, reporting what the target format cannot hold."""
-    report = export_dataset(open_store(db), dataset, format, out)
+    report = export_dataset(open_store(db), dataset, format, out, force=force)
 
     def render() -> None:
         console.print(f"Wrote {report.written} records to {report.path} ({report.format}).")

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from palate.cli.common import DbOption, JsonOption, console, emit, err_console, open_store
+from palate.cli.common import SEED_MAX, DbOption, JsonOption, console, emit, err_console, open_store
 
 
 def demo_command(
@@ -20,7 +20,9 @@ def demo_command(
     out: Annotated[
         Path, typer.Option("--out", help="Folder for summary.json, report.html and goodhart.png.")
     ] = Path("demo-out"),
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the whole run.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed of the whole run.")
+    ] = 0,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -33,7 +35,7 @@ def demo_command(
     if db is None:
         (out / "demo.db").unlink(missing_ok=True)
         db = f"sqlite:///{out / 'demo.db'}"
-    store = open_store(db)
+    store = open_store(db, create=True)
     started = time.perf_counter()
     with Progress(
         TextColumn("{task.description}"),

@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from palate.cli.common import DbOption, JsonOption, console, emit, open_store
+from palate.cli.common import (
+    MAX_BOOTSTRAP,
+    OPEN_UNIT_INTERVAL,
+    SEED_MAX,
+    DbOption,
+    JsonOption,
+    checked_output,
+    console,
+    emit,
+    open_store,
+)
 from palate.evals import EvalSpec, compare, load_policy
 from palate.evals.card import CardInput, model_card
 from palate.evals.ledgered import check_gate, find_eval, register_policy, run_recorded_eval
@@ -18,8 +28,11 @@ from palate.ledger import Ledger
 eval_app = typer.Typer(help="Evaluate a candidate against a baseline.", no_args_is_help=True)
 gate_app = typer.Typer(help="Release gates registered before the evaluation.", no_args_is_help=True)
 
-AlphaOption = Annotated[float, typer.Option("--alpha", help="Intervals at level 1 − alpha.")]
-SeedOption = Annotated[int, typer.Option("--seed", help="Bootstrap seed.")]
+AlphaOption = Annotated[
+    float,
+    typer.Option("--alpha", parser=OPEN_UNIT_INTERVAL, help="Intervals at level 1 − alpha."),
+]
+SeedOption = Annotated[int, typer.Option("--seed", min=0, max=SEED_MAX, help="Bootstrap seed.")]
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -51,13 +64,17 @@ def eval_run_command(
         ),
     ] = True,
     alpha: AlphaOption = 0.05,
-    n_bootstrap: Annotated[int, typer.Option("--n-bootstrap", help="Replicates.")] = 2000,
+    n_bootstrap: Annotated[
+        int, typer.Option("--n-bootstrap", min=2, max=MAX_BOOTSTRAP, help="Replicates.")
+    ] = 2000,
     seed: SeedOption = 0,
     report: ReportOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate, recording a start record before and the result after, in the ledger."""
+    if report is not None:
+        checked_output(report, "report")
     store = open_store(db)
     spec = EvalSpec(
         dataset=eval_set,
@@ -88,7 +105,7 @@ def eval_compare_command(
     after: Annotated[str, typer.Option("--after", help="The later checkpoint's name.")],
     baseline: Annotated[str, typer.Option("--baseline", help="Baseline both were judged against.")],
     eval_set: Annotated[str, typer.Option("--set", help="Dataset of judged comparisons.")],
-    top: Annotated[int, typer.Option("--top", help="Largest changes to list.")] = 10,
+    top: Annotated[int, typer.Option("--top", min=1, help="Largest changes to list.")] = 10,
     alpha: AlphaOption = 0.05,
     seed: SeedOption = 0,
     db: DbOption = None,
@@ -120,6 +137,7 @@ def eval_report_command(
     db: DbOption = None,
 ) -> None:
     """Write the HTML report of a recorded evaluation."""
+    checked_output(out, "report")
     result, _, _ = find_eval(Ledger(open_store(db)), run)
     _write_atomic(out, eval_report(result, run))
     console.print(f"wrote {out}")
@@ -133,7 +151,7 @@ def gate_register_command(
 ) -> None:
     """Record a gate policy in the ledger (before the evaluation it will judge)."""
     policy = load_policy(policy_file)
-    entry = register_policy(Ledger(open_store(db)), policy)
+    entry = register_policy(Ledger(open_store(db, create=True)), policy)
     emit(
         as_json,
         {"policy": policy.name, "record": entry.id, "index": entry.index},
@@ -173,6 +191,7 @@ def card_command(
     db: DbOption = None,
 ) -> None:
     """Write a Hugging Face model card whose figures trace to ledger records."""
+    checked_output(out, "model card")
     text = model_card(
         Ledger(open_store(db)),
         CardInput(model_name=model_name, runs=runs, license=license_id, base_model=base_model),

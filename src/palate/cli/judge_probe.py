@@ -10,7 +10,16 @@ import numpy as np
 import typer
 from rich.markup import escape
 
-from palate.cli.common import DbOption, JsonOption, console, emit, open_store, record_aggregation
+from palate.cli.common import (
+    SEED_MAX,
+    DbOption,
+    FiniteFloat,
+    JsonOption,
+    console,
+    emit,
+    open_store,
+    record_aggregation,
+)
 from palate.errors import InputError, PalateError
 from palate.judges.base import PairTask, PairwiseJudge
 from palate.judges.config import OpenAIJudgeConfig, load_judge_config
@@ -56,9 +65,11 @@ def probe_command(
         ),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Pairs to sample at most.")] = 50,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the pair sample.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed of the pair sample.")
+    ] = 0,
     level: Annotated[
-        float, typer.Option("--level", min=0.5, max=0.999, help="Confidence level.")
+        float, typer.Option("--level", parser=FiniteFloat(0.5, 0.999), help="Confidence level.")
     ] = 0.95,
     db: DbOption = None,
     as_json: JsonOption = False,

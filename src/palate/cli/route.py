@@ -8,7 +8,16 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from palate.cli.common import DbOption, JsonOption, console, emit, open_store, record_aggregation
+from palate.cli.common import (
+    OPEN_UNIT_INTERVAL,
+    SEED_MAX,
+    DbOption,
+    JsonOption,
+    console,
+    emit,
+    open_store,
+    record_aggregation,
+)
 from palate.errors import PalateError
 from palate.routing.cascade import calibrate_threshold
 from palate.routing.verdicts import pair_verdicts
@@ -29,14 +38,28 @@ def calibrate_command(
     judge_source: Annotated[str, typer.Option("--judge-source", help="The judge's name.")],
     human_source: Annotated[str, typer.Option("--human-source", help="The humans' name.")],
     alpha: Annotated[
-        float, typer.Option("--alpha", help="Tolerated disagreement on trusted items (1 − target).")
+        float,
+        typer.Option(
+            "--alpha",
+            parser=OPEN_UNIT_INTERVAL,
+            help="Tolerated disagreement on trusted items (1 − target).",
+        ),
     ] = 0.15,
     delta: Annotated[
-        float, typer.Option("--delta", help="Allowed chance that the guarantee fails.")
+        float,
+        typer.Option(
+            "--delta",
+            parser=OPEN_UNIT_INTERVAL,
+            help="Allowed chance that the guarantee fails.",
+        ),
     ] = 0.1,
     calibration_fraction: Annotated[
         float,
-        typer.Option("--calibration-fraction", help="Share of human-labelled items calibrated on."),
+        typer.Option(
+            "--calibration-fraction",
+            parser=OPEN_UNIT_INTERVAL,
+            help="Share of human-labelled items calibrated on.",
+        ),
     ] = 0.5,
     ties: Annotated[
         Literal["count", "drop"],
@@ -46,7 +69,9 @@ def calibrate_command(
             "leave out battles the humans called a tie (MT-Bench's 'agreement without tie').",
         ),
     ] = "count",
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the calibration split.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed of the calibration split.")
+    ] = 0,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -54,9 +79,20 @@ def calibrate_command(
     ≥ 1 − alpha with probability ≥ 1 − delta; list which other items may be trusted."""
     if not 0 < calibration_fraction < 1:
         raise PalateError(f"--calibration-fraction must lie in (0, 1), got {calibration_fraction}")
+    if judge_source == human_source:
+        raise PalateError(
+            f"--judge-source and --human-source are both {judge_source!r}: calibrate a judge "
+            "against other raters"
+        )
     store = open_store(db)
     rows = store.columns(dataset, ["source_name", *_COLUMNS], kind="comparison")
     judge_rows, human_rows = _rows(rows, judge_source), _rows(rows, human_source)
+    kinds = dict(store.columns(dataset, ["source_name", "source_kind"], kind="comparison"))
+    if kinds.get(judge_source) == "human" and kinds.get(human_source) == "judge":
+        raise PalateError(
+            f"the sources are swapped: {judge_source!r} is human and {human_source!r} a judge "
+            f"(pass --judge-source {human_source} --human-source {judge_source})"
+        )
     for name, found in ((judge_source, judge_rows), (human_source, human_rows)):
         if not found:
             raise PalateError(f"dataset {dataset!r} has no pairwise verdicts by {name!r}")

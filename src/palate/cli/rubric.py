@@ -54,7 +54,7 @@ def add_command(file: FileArg, db: DbOption = None, as_json: JsonOption = False)
     """Validate a rubric file and store it; print its version (a content hash)."""
     rubric = load_rubric(file)
     source = file.read_text(encoding="utf-8")
-    store = open_store(db)
+    store = open_store(db, create=True)
     new = rubric_body(store, rubric_version(rubric)) is None
     version = save_rubric(store, rubric, source)
     if new:

@@ -21,7 +21,9 @@ app = typer.Typer(help="Manage the studio's accounts.", no_args_is_help=True)
 
 def serve_command(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")
+    ] = 8000,
     db: DbOption = None,
 ) -> None:
     """Run the studio, the web app where raters judge and admins run projects."""
@@ -31,7 +33,7 @@ def serve_command(
         from palate.studio import create_app
     except ImportError as exc:
         raise PalateError(f"the studio needs the 'studio' extra ({exc.name} is missing)") from exc
-    store = open_store(db)
+    store = open_store(db, create=True)
     url = store.url
     store.close()
     console.print(f"palate studio on http://{host}:{port}/ (API docs at /api/docs)")
@@ -54,7 +56,7 @@ def add_user_command(
     password = os.environ.get(PASSWORD_ENV) or typer.prompt(
         f"Password for {name}", hide_input=True, confirmation_prompt=True
     )
-    user = add_user(StudioStore(open_store(db)), name, role, password)
+    user = add_user(StudioStore(open_store(db, create=True)), name, role, password)
     emit(
         as_json,
         {"user": user.name, "role": user.role},

@@ -9,6 +9,10 @@ import typer
 from rich.table import Table
 
 from palate.cli.common import (
+    MAX_BOOTSTRAP,
+    OPEN_UNIT_INTERVAL,
+    PRIOR_STRENGTH,
+    SEED_MAX,
     DbOption,
     JsonOption,
     console,
@@ -30,6 +34,9 @@ app = typer.Typer(
 )
 
 DatasetOption = Annotated[str, typer.Option("--dataset", help="Dataset to analyse.")]
+AlphaOption = Annotated[
+    float, typer.Option("--alpha", parser=OPEN_UNIT_INTERVAL, help="1 - confidence level.")
+]
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -95,9 +102,23 @@ def rank_command(
     ci: Annotated[
         Literal["bootstrap", "sandwich"], typer.Option("--ci", help="How intervals are computed.")
     ] = "bootstrap",
-    alpha: Annotated[float, typer.Option("--alpha", help="1 - confidence level.")] = 0.05,
-    n_bootstrap: Annotated[int, typer.Option("--n-bootstrap", help="Bootstrap resamples.")] = 1000,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for the bootstrap.")] = 0,
+    alpha: AlphaOption = 0.05,
+    n_bootstrap: Annotated[
+        int,
+        typer.Option("--n-bootstrap", min=2, max=MAX_BOOTSTRAP, help="Bootstrap resamples."),
+    ] = 1000,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed for the bootstrap.")
+    ] = 0,
+    l2: Annotated[
+        float,
+        typer.Option(
+            "--l2",
+            parser=PRIOR_STRENGTH,
+            help="Strength of a Gaussian prior on log-strengths: finite, shrunken scores "
+            "when some model never loses or the comparison graph is split.",
+        ),
+    ] = 0.0,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -106,7 +127,7 @@ def rank_command(
     pairs = data.pairwise(store, dataset)
     ranking = rank_models(
         pairs.model_a, pairs.model_b, pairs.outcome, pairs.names, method=method, ci=ci,
-        alpha=alpha, n_bootstrap=n_bootstrap, rng=seed,
+        alpha=alpha, n_bootstrap=n_bootstrap, rng=seed, l2=l2,
     )  # fmt: skip
     document = ranking.to_json()
 
@@ -120,7 +141,7 @@ def rank_command(
         console.print(out)
 
     options = {"method": method, "ci": ci, "alpha": alpha, "n_bootstrap": n_bootstrap,
-               "seed": seed}  # fmt: skip
+               "seed": seed, "l2": l2}  # fmt: skip
     record_aggregation(store, "stats rank", [dataset], options, document)
     emit(as_json, document, render)
 
@@ -132,7 +153,7 @@ def ppi_command(
     target: Annotated[
         Literal["winrate", "rank"], typer.Option("--target", help="What to estimate.")
     ] = "winrate",
-    alpha: Annotated[float, typer.Option("--alpha", help="1 - confidence level.")] = 0.05,
+    alpha: AlphaOption = 0.05,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -187,7 +208,9 @@ def ppi_command(
 def truth_command(
     dataset: DatasetOption,
     method: Annotated[Method, typer.Option("--method", help="Truth inference method.")] = "ds",
-    max_iter: Annotated[int, typer.Option("--max-iter", help="EM iterations at most.")] = 100,
+    max_iter: Annotated[
+        int, typer.Option("--max-iter", min=1, max=100_000, help="EM iterations at most.")
+    ] = 100,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -244,6 +267,11 @@ def agreement_command(
         [found.labels[i] for i in keep],
     )
     rows = [r for r in rows if (found.kinds[r.source_a], found.kinds[r.source_b]) in wanted]
+    if not rows:
+        raise StatsError(
+            f"dataset {dataset!r} has no item judged by two sources ({between}): agreement "
+            "needs the same item judged more than once"
+        )
     document = {"between": between, "pairs": [r.to_json() for r in rows]}
 
     def render() -> None:

@@ -5,12 +5,13 @@ Imports of torch and TRL wait until a command runs, so the rest of the CLI stays
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from palate.cli.common import DbOption, JsonOption, console, emit
+from palate.cli.common import DbOption, JsonOption, console, emit, err_console
 from palate.train.config import Method
 
 app = typer.Typer(help="Train on the store's judgements with TRL (sft, reward, dpo, grpo).")
@@ -23,7 +24,16 @@ ConfigOption = Annotated[
 def _train(method: Method, config: Path, db: str | None, as_json: bool) -> None:
     from palate.train.runner import run
 
-    result = run(method, config, db)
+    live = err_console.is_terminal and not as_json
+    with err_console.status("starting") if live else contextlib.nullcontext() as status:
+
+        def progress(stage: str) -> None:
+            if status is not None:
+                status.update(stage)
+            elif "iteration" not in stage:  # logs get the stages, not every iteration
+                err_console.print(stage)
+
+        result = run(method, config, db, progress=progress)
 
     def render() -> None:
         console.print(f"Run [bold]{result.run}[/] wrote {result.checkpoint}")

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from palate.errors import PalateError
 from palate.evals.ledgered import find_eval
 from palate.ledger import Ledger, LedgerEntry
 from palate.ledger.provenance import parse_dataset_rows_id
@@ -81,6 +82,11 @@ def model_card(ledger: Ledger, card: CardInput) -> str:
     for run in card.runs:
         result, entry, _ = find_eval(ledger, run)
         spec = result.spec
+        if spec.candidate not in (card.model_name, card.model_name.rsplit("/", 1)[-1]):
+            raise PalateError(
+                f"evaluation {run} is of {spec.candidate!r} (against {spec.baseline!r}), not of "
+                f"{card.model_name!r}: a card reports only its own model's evaluations"
+            )
         level = f"{100 * (1 - spec.alpha):g}%"
         metrics = []
         dimensions = {f"dimension:{k}": v for k, v in result.dimensions.items()}

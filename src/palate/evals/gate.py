@@ -12,12 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from palate.evals.evaluation import EvalResult
 from palate.io.yamlfile import load_model
 
 Verdict = Literal["pass", "fail", "inconclusive"]
+
+METRICS = ("win_rate", "discrete_win_rate", "length_controlled_win_rate")
+"""What an evaluation reports, besides 'dimension:NAME': a gate on any other name could
+never be decided."""
 
 
 class Criterion(BaseModel):
@@ -27,14 +31,29 @@ class Criterion(BaseModel):
 
     metric: str = Field(
         description="'win_rate', 'discrete_win_rate', 'length_controlled_win_rate' (percent) "
-        "or 'dimension:NAME' (mean rubric score)."
+        "or 'dimension:NAME' (mean rubric score).",
     )
-    at_least: float = Field(description="The interval must lie above this value to pass.")
+    at_least: float = Field(
+        allow_inf_nan=False, description="The interval must lie above this value to pass."
+    )
     margin: float = Field(
         default=0.0,
         ge=0,
+        allow_inf_nan=False,
         description="Non-inferiority margin: the test is against at_least − margin.",
     )
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, metric: str) -> str:
+        if metric not in METRICS and not (
+            metric.startswith("dimension:") and metric != "dimension:"
+        ):
+            raise ValueError(
+                f"unknown metric {metric!r}; an evaluation reports {', '.join(METRICS)} "
+                "and dimension:NAME"
+            )
+        return metric
 
 
 class HumanAudit(BaseModel):

@@ -1,16 +1,14 @@
 """Exporting a dataset: written to a temporary path and moved into place, so a failed export
-never leaves a half-written file behind."""
+never leaves a half-written file behind (``palate.io.destination`` says what it may replace)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Literal, get_args
 
 from palate.errors import InputError
 from palate.io import alpacaeval, canonical, hf, open_instruct, openrlhf, trl
+from palate.io.destination import export_destination
 from palate.io.report import ExportReport
 from palate.store import Store
 
@@ -18,13 +16,15 @@ ExportFormat = Literal["jsonl", "trl", "hf", "alpacaeval", "openrlhf", "open-ins
 EXPORT_FORMATS: tuple[str, ...] = get_args(ExportFormat)
 
 
-def export_dataset(store: Store, dataset: str, fmt: str, out: Path) -> ExportReport:
+def export_dataset(
+    store: Store, dataset: str, fmt: str, out: Path, *, force: bool = False
+) -> ExportReport:
+    """Write ``dataset`` to ``out`` in format ``fmt``. Without ``force`` only a new path or a
+    regular file is written; see ``export_destination`` for what ``force`` allows."""
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"unknown export format {fmt!r} (known: {', '.join(EXPORT_FORMATS)})")
     store.count(dataset)  # fails early, with the known names, if the dataset does not exist
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".palate-export-", dir=out.parent)) / out.name
-    try:
+    with export_destination(out, fmt, is_directory=fmt == hf.NAME, force=force) as tmp:
         if fmt == canonical.NAME:
             report = canonical.export(store.iter_bodies(dataset), tmp)
         elif fmt == trl.NAME:
@@ -37,10 +37,5 @@ def export_dataset(store: Store, dataset: str, fmt: str, out: Path) -> ExportRep
             report = open_instruct.export(store.iter_records(dataset), tmp)
         else:
             report = hf.export(store.iter_records(dataset), tmp)
-        if out.is_dir():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-        report.path = str(out)
-        return report
-    finally:
-        shutil.rmtree(tmp.parent, ignore_errors=True)
+    report.path = str(out)
+    return report

@@ -164,15 +164,31 @@ def _line_at(text: str, pos: int) -> int:
 def iter_csv(path: Path, required: tuple[str, ...]) -> Iterator[tuple[Source, int, Row]]:
     """CSV with a header row; each row is checked for the required columns."""
     with open_text(path) as (source, text):
-        reader = csv.DictReader(text)
+        # strict: an unterminated quote is an error, not a field that swallows the rest
+        reader = csv.DictReader(text, strict=True)
         with _decode_errors(source, lambda: reader.line_num or 1):
-            header = reader.fieldnames or []
+            try:
+                header = reader.fieldnames or []
+            except csv.Error as exc:
+                raise source.error(f"malformed CSV header ({exc})", line=1) from exc
             _check_text(source, ",".join(header), 1)
             missing = [c for c in required if c not in header]
             if missing:
                 raise source.error(f"missing column(s) {', '.join(missing)}", line=1)
             seen = False
-            for row in reader:
+            while True:
+                starts_at = reader.line_num + 1  # a quoted field may span several lines
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    problem = (
+                        "a quote opened here is never closed"
+                        if "end of data" in str(exc)
+                        else f"malformed CSV ({exc})"
+                    )
+                    raise source.error(problem, line=starts_at) from exc
                 if None in row or any(v is None for v in row.values()):
                     raise source.error("wrong number of columns", line=reader.line_num)
                 seen = True

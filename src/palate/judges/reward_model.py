@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -182,8 +182,9 @@ class EmbeddingRewardModel:
         l2: float = 0.1,
         response_tokens: int = RESPONSE_TOKENS,
         prompt_tokens: int = PROMPT_TOKENS,
+        progress: Callable[[str], None] | None = None,
     ) -> EmbeddingRewardModel:
-        """Fit on (prompt, chosen, rejected) triples.
+        """Fit on (prompt, chosen, rejected) triples; ``progress`` hears what is going on.
 
         ``epochs`` caps the full-batch L-BFGS iterations (each one pass over all pairs);
         ``l2`` is the penalty on the squared weight norm, added to the mean logistic loss.
@@ -195,7 +196,9 @@ class EmbeddingRewardModel:
             raise PalateError("a reward model needs at least one (prompt, chosen, rejected) pair")
         if l2 < 0 or epochs < 1:
             raise PalateError(f"need l2 >= 0 and epochs >= 1 (got l2={l2}, epochs={epochs})")
+        say = progress or (lambda _: None)
         started = time.perf_counter()
+        say(f"embedding {2 * len(triples):,} responses")
         enc = encoder()
         prompts = [t[0] for t in triples]
         lengths = {"response_tokens": response_tokens, "prompt_tokens": prompt_tokens}
@@ -211,7 +214,17 @@ class EmbeddingRewardModel:
             return value, grad
 
         start = np.random.default_rng(seed).normal(0.0, 1e-3, diff.shape[1])
-        result = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": epochs})
+        iterations = 0
+
+        def step(_: object) -> None:
+            nonlocal iterations
+            iterations += 1
+            say(f"fitting on {n:,} pairs: iteration {iterations} of at most {epochs}")
+
+        say(f"fitting on {n:,} pairs")
+        result = minimize(
+            loss, start, jac=True, method="L-BFGS-B", options={"maxiter": epochs}, callback=step
+        )
         weights = np.asarray(result.x, dtype=np.float64)
         train_acc = float(np.mean(diff @ weights > 0))
         meta = {

@@ -23,10 +23,14 @@ DEFAULT_KEY_NAME = "palate-ledger"
 
 def key_dir(explicit: Path | None = None) -> Path:
     if explicit is not None:
-        return explicit
-    if env := os.environ.get(KEY_DIR_ENV):
-        return Path(env)
-    return Path.home() / ".config" / "palate" / "keys"
+        found = explicit
+    elif env := os.environ.get(KEY_DIR_ENV):
+        found = Path(env)
+    else:
+        return Path.home() / ".config" / "palate" / "keys"
+    if found.exists() and not found.is_dir():
+        raise PalateError(f"key folder {found} is a file; give the folder that holds the keys")
+    return found
 
 
 def _read_private(path: Path) -> Signer:
@@ -73,7 +77,10 @@ def load_verifier(directory: Path, name: str = DEFAULT_KEY_NAME) -> Verifier | N
     neither exists."""
     public = directory / f"{name}.pub"
     if public.exists():
-        return Verifier.decode(public.read_text())
+        try:
+            return Verifier.decode(public.read_text())
+        except NoteError as exc:
+            raise PalateError(f"{public}: {exc}") from exc
     if (directory / f"{name}.key").exists():
         return _read_private(directory / f"{name}.key").verifier
     return None

@@ -25,6 +25,7 @@ import orjson
 
 from palate.errors import PalateError
 from palate.ledger import merkle
+from palate.ledger.keys import KEY_DIR_ENV
 from palate.ledger.note import Checkpoint, NoteError, Verifier, open_note
 from palate.ledger.provenance import EntityRef, chain_marker, parse_dataset_rows_id
 from palate.schema import record_adapter
@@ -259,7 +260,11 @@ class _Pass:
     def _check_checkpoint(self, checkpoint: tuple[int, int, bytes, str], last_ok: int) -> None:
         cp_id, size, root, note = checkpoint
         if self.verifier is None:
-            raise _Bad(last_ok, f"checkpoint {cp_id}: no public key to check its signature")
+            raise _Bad(
+                last_ok,
+                f"checkpoint {cp_id}: no public key to check its signature (pass the folder "
+                f"holding its .pub file with --key-dir DIR or ${KEY_DIR_ENV})",
+            )
         try:
             signed = Checkpoint.parse(open_note(note, self.verifier))
         except NoteError as exc:

@@ -238,14 +238,14 @@ def check_identifiable(
         raise StatsError(
             f"the comparison graph falls into {n_comp} unconnected groups: {groups}{more}; scores "
             "are only comparable within a group. Add comparisons across groups, or pass l2 > 0 "
-            "(a Gaussian prior) to pull them to a common mean"
+            "(--l2: a Gaussian prior) to pull them to a common mean"
         )
     forward, backward = _credit_edges(pc.counts)
     reason = _divergence(pc.i, pc.j, m, forward, backward, names)
     if reason is not None:
         raise StatsError(
             f"scores diverge (no finite maximum likelihood): {reason}. Pass l2 > 0 "
-            "(a Gaussian prior on log-strengths) for finite, shrunken scores"
+            "(--l2: a Gaussian prior on log-strengths) for finite, shrunken scores"
         )
 
 
@@ -675,8 +675,8 @@ def bootstrap_scores(
                 if reason is not None:
                     raise StatsError(
                         f"some bootstrap resamples have no finite scores ({reason}), so the "
-                        "interval is unbounded; pass l2 > 0 (a Gaussian prior) or use the "
-                        "sandwich interval"
+                        "interval is unbounded; pass l2 > 0 (--l2: a Gaussian prior) or use "
+                        "the sandwich interval"
                     )
         x0 = np.broadcast_to(start, (counts.shape[0], start.size))
         if method == "bt":

@@ -18,12 +18,13 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 
 from palate.errors import PalateError
 from palate.schema import Comparison, Rating, record_adapter
 from palate.schema.hashing import canonical_bytes, record_dict
 from palate.store import migrate
-from palate.store.engine import make_engine, normalise_url
+from palate.store.engine import explain_database_error, make_engine, normalise_url
 from palate.store.tables import RECORD_COLUMNS, datasets, records
 
 BATCH_SIZE = 10_000
@@ -102,7 +103,9 @@ class Store:
             migrate.upgrade(self.engine)
         except PalateError:
             raise
-        except Exception as exc:  # unreachable server, unwritable file, ...
+        except DBAPIError as exc:  # unreachable server, unwritable file, a lock held too long
+            raise explain_database_error(exc, self.url) from exc
+        except Exception as exc:
             raise PalateError(f"cannot open store {self._safe_url()}: {exc}") from exc
 
     @property

@@ -19,6 +19,7 @@ import platform
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -193,10 +194,20 @@ def prepare(method: Method, config_path: Path, db: str | None = None) -> Prepare
 # -- training ------------------------------------------------------------------------------
 
 
+def _pretrained(load: Callable[..., Any], path: Path, **kwargs: Any) -> Any:
+    """``load(path)`` from Hugging Face, with a broken model folder (a missing or invalid
+    config.json, absent weights) said in one line."""
+    try:
+        return load(path, **kwargs)
+    except (OSError, ValueError, KeyError) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise PalateError(f"{path}: not a usable model folder ({reason})") from exc
+
+
 def _tokenizer(path: Path) -> Any:
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer = _pretrained(AutoTokenizer.from_pretrained, path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -232,7 +243,7 @@ def _train_policy(prep: Prepared, out: Path) -> tuple[dict[str, Any], bool]:
     assert isinstance(config, PolicyRun)
     set_seed(config.seed)
     tokenizer = _tokenizer(config.model)
-    model = AutoModelForCausalLM.from_pretrained(config.model)
+    model = _pretrained(AutoModelForCausalLM.from_pretrained, config.model)
     common = {
         "model": model,
         "args": prep.trl_args,
@@ -251,7 +262,9 @@ def _train_policy(prep: Prepared, out: Path) -> tuple[dict[str, Any], bool]:
     return _run_trainer(trl.SFTTrainer(**common), out, tokenizer)
 
 
-def _train_reward(prep: Prepared, out: Path) -> tuple[dict[str, Any], bool]:
+def _train_reward(
+    prep: Prepared, out: Path, progress: Callable[[str], None] | None = None
+) -> tuple[dict[str, Any], bool]:
     import numpy as np
 
     config = prep.config
@@ -271,6 +284,7 @@ def _train_reward(prep: Prepared, out: Path) -> tuple[dict[str, Any], bool]:
             l2=config.l2,
             response_tokens=config.response_tokens,
             prompt_tokens=config.prompt_tokens,
+            progress=progress,
         )
         model.save(out)
         metrics: dict[str, Any] = {"train_pairs": len(fit), "heldout_pairs": len(test)}
@@ -311,7 +325,9 @@ def _train_classifier(
     assert config.model is not None
     set_seed(config.seed)
     tokenizer = _tokenizer(config.model)
-    model = AutoModelForSequenceClassification.from_pretrained(config.model, num_labels=1)
+    model = _pretrained(
+        AutoModelForSequenceClassification.from_pretrained, config.model, num_labels=1
+    )
     model.config.pad_token_id = tokenizer.pad_token_id
     train = Dataset.from_dict(
         {
@@ -435,8 +451,16 @@ def _record(
     }
 
 
-def run(method: Method, config_path: Path, db: str | None = None) -> RunResult:
-    """Check, train, save the checkpoint, write run.json and the ledger entry."""
+def run(
+    method: Method,
+    config_path: Path,
+    db: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Check, train, save the checkpoint, write run.json and the ledger entry; ``progress``
+    hears each stage (TRL's trainers also show their own progress bars)."""
+    say = progress or (lambda _: None)
+    say("checking the config and building the training data")
     prep = prepare(method, config_path, db)
     config = prep.config
     started = dt.datetime.now(dt.UTC)
@@ -445,10 +469,12 @@ def run(method: Method, config_path: Path, db: str | None = None) -> RunResult:
     out = config.output_dir / CHECKPOINT_DIR
     # Trainers print their logs on stdout; stdout belongs to the command's result (--json).
     with contextlib.redirect_stdout(sys.stderr):
+        say(f"training ({method}) on {len(prep.data):,} examples")
         if isinstance(config, RewardRunConfig):
-            metrics, main = _train_reward(prep, out)
+            metrics, main = _train_reward(prep, out, progress)
         else:
             metrics, main = _train_policy(prep, out)
+    say("hashing the checkpoint and recording the run")
     ckpt_hash = checkpoint_hash(out)
     run_json = config.output_dir / "run.json"
     if main:

@@ -1,0 +1,125 @@
+"""Where an export lands, and what it may replace there.
+
+An export never destroys what it did not create. A regular file is replaced atomically (the
+new file is renamed over it). Anything else at the path is refused unless the user passes
+``force``, and even then: a directory is replaced only if it is a previous export of the
+same format (it holds our mark), a symbolic link is followed to its target, and a device or
+pipe is written through (opened and written to, never replaced by a file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from palate.errors import PalateError
+
+MARK = ".palate-export.json"
+"""A file in every directory export, saying which format wrote it."""
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISFIFO(mode):
+        return "pipe"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "special file"
+
+
+def previous_export(path: Path) -> str | None:
+    """The format of the palate export in directory ``path``; None if it is not one."""
+    try:
+        return str(json.loads((path / MARK).read_text(encoding="utf-8"))["format"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+@contextmanager
+def export_destination(out: Path, fmt: str, *, is_directory: bool, force: bool) -> Iterator[Path]:
+    """Yield a fresh temporary path to write the export to; on success, put it at ``out``.
+
+    Every refusal is raised before the caller writes anything. If the caller fails, ``out``
+    is left as it was."""
+    target, write_through = _check(out, fmt, is_directory=is_directory, force=force)
+    if write_through:
+        parent = Path(tempfile.mkdtemp(prefix="palate-export-"))
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        parent = Path(tempfile.mkdtemp(prefix=".palate-export-", dir=target.parent))
+    tmp = parent / target.name
+    try:
+        yield tmp
+        if write_through:
+            with tmp.open("rb") as source, target.open("wb") as sink:
+                shutil.copyfileobj(source, sink)
+        elif is_directory:
+            (tmp / MARK).write_text(json.dumps({"format": fmt}), encoding="utf-8")
+            _replace_directory(tmp, target, parent)
+        else:
+            if target.is_dir():  # made by someone else while we wrote: never remove it
+                raise PalateError(f"{target}: became a directory while exporting; not replaced")
+            os.replace(tmp, target)
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def _check(out: Path, fmt: str, *, is_directory: bool, force: bool) -> tuple[Path, bool]:
+    """The path to write (``out``, or a symlink's target) and whether to write through."""
+    try:
+        mode = os.lstat(out).st_mode
+    except FileNotFoundError:
+        return out, False
+    if stat.S_ISLNK(mode):
+        target = out.resolve()
+        if not force:
+            raise PalateError(
+                f"{out}: is a symbolic link to {target}; pass --force to write to {target}"
+            )
+        return _check(target, fmt, is_directory=is_directory, force=force)
+    if stat.S_ISREG(mode):
+        if is_directory and not force:
+            raise PalateError(
+                f"{out}: is a file and {fmt} exports a directory; pass --force to replace it"
+            )
+        return out, False
+    if stat.S_ISDIR(mode):
+        found = previous_export(out)
+        if found == fmt and is_directory:
+            if not force:
+                raise PalateError(
+                    f"{out}: holds a previous {fmt} export; pass --force to replace it"
+                )
+            return out, False
+        what = f"a {found} export" if found else "a directory palate did not write"
+        raise PalateError(
+            f"{out}: is {what}; palate replaces only its own {fmt} exports "
+            f"(give a new path{' for this format' if found else ''})"
+        )
+    kind = _kind(mode)
+    if is_directory or kind == "socket":
+        raise PalateError(f"{out}: is a {kind}; {fmt} cannot be written to one")
+    if not force:
+        raise PalateError(f"{out}: is a {kind}; pass --force to write the export into it")
+    return out, True
+
+
+def _replace_directory(new: Path, target: Path, scratch: Path) -> None:
+    """Move ``new`` to ``target``, replacing a previous export there (checked by ``_check``)."""
+    if not target.exists():
+        os.replace(new, target)
+        return
+    if target.is_dir():
+        old = scratch / "previous"
+        os.replace(target, old)  # removed with the scratch folder
+        os.replace(new, target)
+        return
+    target.unlink()  # a regular file, which the user forced us to replace
+    os.replace(new, target)
