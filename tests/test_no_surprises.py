@@ -219,6 +219,17 @@ def test_export_replaces_a_file_atomically_and_only_its_own_directory_export(
     assert len(out.read_text().splitlines()) == 200
     assert [p.name for p in ws.path.iterdir() if p.name.startswith(".palate")] == []
 
+    locked = ws.path / "locked.jsonl"
+    locked.write_text("keep me\n")
+    locked.chmod(0o444)
+    fails(capsys, ws, "export", str(locked), "--dataset", "human", "--db", ws.url, says="read-only")
+    assert locked.read_text() == "keep me\n"
+    assert (
+        run_cli(capsys, "export", str(locked), "--dataset", "human", "--force", "--db", ws.url)[0]
+        == 0
+        and len(locked.read_text().splitlines()) == 200
+    )
+
     hf = ws.path / "out.hf"
     args = ("export", str(hf), "--dataset", "human", "--format", "hf", "--db", ws.url)
     assert run_cli(capsys, *args)[0] == 0

@@ -1,10 +1,11 @@
 """Where an export lands, and what it may replace there.
 
-An export never destroys what it did not create. A regular file is replaced atomically (the
-new file is renamed over it). Anything else at the path is refused unless the user passes
-``force``, and even then: a directory is replaced only if it is a previous export of the
-same format (it holds our mark), a symbolic link is followed to its target, and a device or
-pipe is written through (opened and written to, never replaced by a file).
+An export never destroys what it did not create. A writable regular file is replaced
+atomically (the new file is renamed over it). Anything else at the path (a read-only file
+too) is refused unless the user passes ``force``, and even then: a directory is replaced
+only if it is a previous export of the same format (it holds our mark), a symbolic link is
+followed to its target, and a device or pipe is written through (opened and written to,
+never replaced by a file).
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ def _check(out: Path, fmt: str, *, is_directory: bool, force: bool) -> tuple[Pat
             raise PalateError(
                 f"{out}: is a file and {fmt} exports a directory; pass --force to replace it"
             )
+        if not mode & 0o222 and not force:  # mode bits, not access(): root may write anything
+            raise PalateError(f"{out}: is read-only; pass --force to replace it")
         return out, False
     if stat.S_ISDIR(mode):
         found = previous_export(out)

@@ -243,6 +243,8 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read config: {exc.strerror}", file=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not a YAML text file ({exc.reason})", file=str(path)) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

@@ -460,8 +460,8 @@ def run(
     """Check, train, save the checkpoint, write run.json and the ledger entry; ``progress``
     hears each stage (TRL's trainers also show their own progress bars)."""
     say = progress or (lambda _: None)
-    say("checking the config and building the training data")
-    prep = prepare(method, config_path, db)
+    prep = prepare(method, config_path, db)  # a bad config fails here, before any word
+    say(f"config checked; {len(prep.data):,} training examples from the store")
     config = prep.config
     started = dt.datetime.now(dt.UTC)
     run_id = f"{started:%Y%m%dT%H%M%S}-{method}-{uuid.uuid4().hex[:8]}"
