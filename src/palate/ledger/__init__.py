@@ -1,12 +1,14 @@
-"""The provenance ledger: append-only, Merkle-hashed, signed, verifiable."""
+"""The provenance ledger: append-only, Merkle-hashed, signed, verifiable.
 
-from pathlib import Path
+``palate.ledger.verify`` is the function (``palate.ledger.audit.verify``): importing it loads
+the ``palate.ledger.verify`` module first, so the module cannot take the name back later.
+"""
 
 from palate.ledger.aggregation import record_aggregation
+from palate.ledger.audit import verify
 from palate.ledger.ledger import Activity, Ledger, LedgerEntry
 from palate.ledger.provenance import EntityRef
 from palate.ledger.verify import CHECKERS, VerifyResult
-from palate.store import Store
 
 __all__ = [
     "CHECKERS",
@@ -18,13 +20,3 @@ __all__ = [
     "record_aggregation",
     "verify",
 ]
-
-
-def verify(store: Store, key_dir: Path | None = None) -> VerifyResult:
-    """Recompute every hash, check signed checkpoints (with the key in ``key_dir``) and the
-    data records refer to; the result names the first bad record (``palate ledger verify``).
-
-    (This function takes the name of the ``palate.ledger.verify`` module, which is imported
-    above and so is not re-attached here by a later import.)
-    """
-    return Ledger(store, key_dir).verify()
