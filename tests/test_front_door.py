@@ -3,6 +3,7 @@ ledger records the same operations the same way whichever door they came through
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import subprocess
@@ -109,3 +110,24 @@ def test_public_names_survive_their_submodules() -> None:
     for function in (palate.stats.truth, palate.stats.ppi, palate.stats.agreement,
                      palate.judges.run, palate.ledger.verify):  # fmt: skip
         assert type(function).__name__ == "function", function
+
+
+def test_one_judge_serves_several_runs_inside_async_with(tmp_path: Path) -> None:
+    """``async with`` keeps the judge's connections open across runs; its counters add up."""
+    from tests.judges.fixtures import load, openai_config
+
+    store = palate.Store(f"sqlite:///{tmp_path / 'p.db'}")
+    load(store, "pairs", 2)
+
+    async def twice(url: str) -> tuple[Any, ...]:
+        async with palate.judges.load(openai_config(url).model_dump()) as judge:
+            first = await palate.judges.run_async(store, "pairs", judge, out="first")
+            again = await palate.judges.run_async(store, "pairs", judge, out="again")
+            return first, again, judge.calls, judge.cache_hits
+
+    with palate.testing.LoopbackServer(palate.testing.Script(verdict="longer")) as server:
+        first, again, calls, cache_hits = asyncio.run(twice(server.base_url))
+        assert server.stats.requests == calls == first.requested == 6
+    assert (first.calls, first.cache_hits) == (6, 0)
+    assert (again.calls, again.cache_hits) == (0, 6)  # each run counts its own
+    assert cache_hits == 6 and store.count("again") == store.count("first") == 6

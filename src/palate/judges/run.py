@@ -184,6 +184,7 @@ async def run_async(
     elif rubric is not None:
         raise PalateError(f"judge '{judge.source.name}' takes no rubric")
     out = out or f"{dataset}.{judge.source.name}"
+    calls_before, hits_before = _counters(judge)
     with store.engine.connect() as conn:
         store.dataset_id(conn, dataset)  # a clear error for an unknown dataset
     total = check_texts(store, dataset) * replicates
@@ -257,14 +258,21 @@ async def run_async(
         requested=total,
         scored=scored,
         unscored=written - scored,
-        calls=judge.calls if isinstance(judge, OpenAIJudge) else 0,
-        cache_hits=judge.cache_hits if isinstance(judge, OpenAIJudge) else 0,
+        calls=_counters(judge)[0] - calls_before,
+        cache_hits=_counters(judge)[1] - hits_before,
         added=added,
         failed_transport=failed,
     )
     _record(store, judge, result, rubric_id, {"swap": swap, "policy": policy,
                                               "replicates": replicates})  # fmt: skip
     return result
+
+
+def _counters(judge: PairwiseJudge) -> tuple[int, int]:
+    """The judge's (calls, cache hits) so far; a run reports the difference."""
+    if isinstance(judge, JudgeResources):
+        return judge.calls, judge.cache_hits
+    return 0, 0
 
 
 def _record(
