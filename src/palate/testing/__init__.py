@@ -5,6 +5,10 @@
 bias probe can be tested end to end without a model or a network.
 """
 
-from palate.testing.loopback import Fault, LoopbackServer, Script, Verdict
+from palate.exports import lazy_exports
 
 __all__ = ["Fault", "LoopbackServer", "Script", "Verdict"]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__, {name: f"palate.testing.loopback:{name}" for name in __all__}
+)
