@@ -38,6 +38,7 @@ def _environment(folder: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow  # a dozen palate processes per guide, each paying the start-up (issue 22)
 @pytest.mark.parametrize("guide", GUIDES)
 def test_guide_runs_as_written(guide: str, tmp_path: Path, shared_data: Path) -> None:
     (tmp_path / "data").symlink_to(shared_data)
