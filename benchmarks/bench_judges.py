@@ -3,7 +3,7 @@
     python benchmarks/bench_judges.py [--quick]
 
 N pairwise judgements with position swap (10,000; 2,000 with --quick), so 2N calls, through
-``run_judge`` (cache and output written to SQLite) against the scripted server in its own
+``palate.judges.run`` (cache and output written to SQLite) against the scripted server in its own
 process at 100 ms latency, concurrency 64. The ideal rate is 64 / 0.1 s = 640 calls a second;
 we print the achieved share of it, the speed-up over a sequential client (concurrency 1,
 measured on 50 calls and scaled), and the process RSS before and after the run.
@@ -21,7 +21,8 @@ from pathlib import Path
 import psutil
 
 from palate.judges.config import OpenAIJudgeConfig
-from palate.judges.run import open_judge, run_judge
+from palate.judges.loading import load
+from palate.judges.run import run
 from palate.schema import Comparison, Prompt, Response, Source
 from palate.store import Store
 
@@ -53,10 +54,9 @@ def config(url: str, concurrency: int) -> OpenAIJudgeConfig:
 
 
 def timed(store: Store, dataset: str, url: str, concurrency: int) -> tuple[float, int]:
-    judge = open_judge(config(url, concurrency), store)
+    judge = load(config(url, concurrency))
     started = time.perf_counter()
-    result = run_judge(store, dataset, judge, swap=True, concurrency=concurrency,
-                       out=f"{dataset}.c{concurrency}")  # fmt: skip
+    result = run(store, dataset, judge, swap=True, out=f"{dataset}.c{concurrency}")
     assert result.scored + result.unscored == result.requested
     return time.perf_counter() - started, result.calls
 
@@ -67,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     n = 2_000 if args.quick else 10_000
     server = subprocess.Popen(
-        [sys.executable, "-m", "palate.judges.loopback", "--latency", str(LATENCY_S)],
+        [sys.executable, "-m", "palate.testing.loopback", "--latency", str(LATENCY_S)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

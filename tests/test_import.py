@@ -24,7 +24,7 @@ def test_alpacaeval_imports_805_and_reimport_adds_none(
 ) -> None:
     path = str(shared_data / "alpacaeval/annotations/alpaca-7b.json.gz")
     first = run_json(capsys, "import", path, "--db", store_url)
-    assert first == {"dataset": "alpaca-7b", "format": "alpacaeval", "records": 805}
+    assert first == {"dataset": "alpaca-7b", "format": "alpacaeval", "records": 805, "read": 805}
     again = run_json(capsys, "import", path, "--db", store_url)
     assert again["records"] == 0
     listed = run_json(capsys, "datasets", "--db", store_url)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 from palate.judges.client import ChatClient, ChatResult, TokenBucket, retry_after_s
-from palate.judges.loopback import LoopbackServer, Script
 from palate.rubric import render_pairwise
+from palate.testing.loopback import LoopbackServer, Script
 
 
 def _messages(i: int = 0) -> list[dict[str, str]]:

@@ -11,10 +11,10 @@ import pytest
 from palate.errors import InputError
 from palate.judges.base import PairTask, PointTask
 from palate.judges.config import config_hash, load_judge_config
-from palate.judges.loopback import Fault, LoopbackServer, Script
 from palate.judges.openai_judge import OpenAIJudge, letter_preference, parse_json_object
 from palate.rubric import example_rubric_path, load_rubric
 from palate.schema import Prompt, Response
+from palate.testing.loopback import Fault, LoopbackServer, Script
 from tests.judges.fixtures import openai_config
 
 SHORT, LONG = Response(model="a", text="Red."), Response(model="b", text="Blue, like the sky.")

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from palate.judges.base import PairTask
-from palate.judges.loopback import LoopbackServer, Script, Verdict
 from palate.judges.probes import (
     PROBES,
     ProbeReport,
@@ -21,6 +20,7 @@ from palate.judges.probes import (
 )
 from palate.schema import Comparison, Prompt, Response, Source, Unscored
 from palate.store import Store
+from palate.testing.loopback import LoopbackServer, Script, Verdict
 from tests.helpers import run_cli, run_json
 from tests.judges import fixtures
 

@@ -10,9 +10,9 @@ import inspect
 import pytest
 
 from palate.judges.base import PairTask, PointTask
-from palate.judges.reward_funcs import as_async_reward_func, as_reward_func
 from palate.rubric import example_rubric_path, load_rubric, rubric_version
 from palate.schema import Comparison, Rating, Source, Unscored
+from palate.train.reward_funcs import as_async_reward_func, as_reward_func
 
 
 class WordCounter:

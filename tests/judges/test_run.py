@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from palate.judges.loopback import LoopbackServer, Script
-from palate.judges.run import open_judge, run_judge
+from palate.judges.loading import load as load_judge
+from palate.judges.run import run
 from palate.schema import Comparison
 from palate.store import Store
 from palate.store.judge_cache_tables import judge_calls
+from palate.testing.loopback import LoopbackServer, Script
 from tests.helpers import run_cli, run_json
 from tests.judges.fixtures import distinct_pairs, load, openai_config, write_config
 
@@ -45,7 +46,7 @@ def test_five_percent_faults_leave_nothing_missing_or_duplicated(
     script = Script(verdict="longer", fault_rate=0.05, seed=4)
     with LoopbackServer(script) as server:
         config = openai_config(server.base_url, style=style, backoff_base_s=0.01)
-        result = run_judge(store, "pairs", open_judge(config, store), swap=True)
+        result = run(store, "pairs", load_judge(config), swap=True)
         faults = server.stats.by_status
     requested = distinct_pairs(15)
     assert result.requested == requested
@@ -91,8 +92,8 @@ def test_killed_run_resumes_without_repeating_calls(tmp_path: Path) -> None:
         os.environ["PALATE_TEST_JUDGE_KEY"] = secret  # the uninterrupted run, in-process
         try:
             clean_store = Store(f"sqlite:///{clean_db}")
-            judge = open_judge(config.model_copy(update={"concurrency": 4}), clean_store)
-            clean = run_judge(clean_store, "pairs", judge, swap=True, concurrency=8).to_json()
+            judge = load_judge(config.model_copy(update={"concurrency": 4}))
+            clean = run(clean_store, "pairs", judge, swap=True).to_json()
         finally:
             del os.environ["PALATE_TEST_JUDGE_KEY"]
         calls_clean = server.stats.requests
@@ -183,7 +184,7 @@ def test_real_endpoint(tmp_path: Path) -> None:
         api_key_env=os.environ.get("PALATE_JUDGE_KEY_ENV") or None,
         concurrency=2,
     )
-    result = run_judge(store, "pairs", open_judge(config, store), swap=True)
+    result = run(store, "pairs", load_judge(config), swap=True)
     assert result.scored + result.unscored == result.requested == distinct_pairs(2)
     assert Counter(
         c.judge.name for c in store.iter_records(result.out) if isinstance(c, Comparison)

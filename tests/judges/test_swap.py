@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from palate.judges.base import PairTask
-from palate.judges.loopback import LoopbackServer, Script, Verdict
 from palate.judges.openai_judge import OpenAIJudge
 from palate.judges.swap import SwapPolicy, first_order, judge_with_swap, swap_seed
 from palate.schema import Comparison, Prompt, Response
+from palate.testing.loopback import LoopbackServer, Script, Verdict
 from tests.judges.fixtures import openai_config
 
 TASK = PairTask(

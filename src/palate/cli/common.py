@@ -6,7 +6,6 @@ Library imports wait until a command runs, so that ``palate --help`` starts fast
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Callable
@@ -129,27 +128,3 @@ def emit(as_json: bool, document: dict[str, Any], render: Callable[[], None]) ->
         print(json.dumps(document, ensure_ascii=False))
     else:
         render()
-
-
-def record_aggregation(
-    store: Store,
-    activity: str,
-    datasets: list[str],
-    options: dict[str, Any],
-    document: dict[str, Any],
-) -> None:
-    """Append an aggregation to the ledger: the rows it read, its options, and the hash of
-    what it reported, so a published figure can be traced back to its data."""
-    from palate.ledger import EntityRef, Ledger
-    from palate.ledger.provenance import current_agent
-    from palate.schema.hashing import canonical_bytes
-
-    ledger = Ledger(store)
-    digest = hashlib.sha256(canonical_bytes(document)).hexdigest()
-    ledger.append(
-        activity,
-        agent=current_agent(),
-        used=[ledger.dataset_rows(name) for name in datasets],
-        generated=[EntityRef(kind="aggregate", id=f"{activity}:{','.join(datasets)}", hash=digest)],
-        attributes={"options": options},
-    )

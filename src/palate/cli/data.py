@@ -55,7 +55,7 @@ def import_command(
     how = "detected" if format == "auto" else "given"
     emit(
         as_json,
-        {"dataset": result.dataset, "format": result.format, "records": result.records},
+        result.to_json(),
         lambda: console.print(
             f"Imported [bold]{result.records}[/] new records ({result.read} read) into "
             f"dataset [bold]{result.dataset}[/] (format {result.format}, {how})."

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -12,36 +11,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from palate.cli.common import DbOption, JsonOption, console, emit, err_console, open_store
 from palate.cli.judge_probe import probe_command
-from palate.errors import PalateError
-from palate.judges.base import PairwiseJudge
-from palate.judges.config import OpenAIJudgeConfig, config_hash, load_judge_config
-from palate.judges.run import open_judge, run_judge
+from palate.judges.loading import load_pairwise
+from palate.judges.run import run
 from palate.judges.swap import SwapPolicy
-from palate.ledger import EntityRef, Ledger
-from palate.ledger.provenance import current_agent
-from palate.rubric import load_rubric
-from palate.schema import Rubric
-from palate.store import Store
-from palate.store.rubrics import load_rubric_version, save_rubric
 
 app = typer.Typer(
     help="AI judges: run them over datasets, probe their biases.", no_args_is_help=True
 )
 app.command("probe")(probe_command)
-
-_VERSION = re.compile(r"[0-9a-fA-F]{4,64}")
-
-
-def _rubric(store: Store, ref: str | None) -> Rubric | None:
-    """A rubric file (stored as a version on the way) or a stored version or prefix."""
-    if ref is None:
-        return None
-    path = Path(ref)
-    if path.exists() or not _VERSION.fullmatch(ref):
-        rubric = load_rubric(path)
-        save_rubric(store, rubric, path.read_text(encoding="utf-8"))
-        return rubric
-    return load_rubric_version(store, ref)
 
 
 @app.command("run")
@@ -79,23 +56,8 @@ def run_command(
 ) -> None:
     """Judge the first two responses of each distinct (item, model pair) in a dataset; a
     killed run started again reuses every completed call."""
-    config = load_judge_config(judge_file)
+    judge = load_pairwise(judge_file, concurrency=concurrency)
     store = open_store(db)
-    judge: PairwiseJudge
-    if isinstance(config, OpenAIJudgeConfig):
-        rubric = _rubric(store, rubric_ref or config.rubric)
-        judge = open_judge(config, store, rubric=rubric, concurrency=concurrency)
-        rubric_id = judge.rubric_version
-        in_flight = judge.config.concurrency
-    else:
-        from palate.judges.reward_funcs import judge_from_config
-
-        if rubric_ref is not None:
-            raise PalateError(f"judge '{config.name}' of kind {config.kind} takes no rubric")
-        built = judge_from_config(config)
-        if not isinstance(built, PairwiseJudge):
-            raise PalateError(f"judge '{config.name}' of kind {config.kind} is not pairwise")
-        judge, rubric_id, in_flight = built, None, concurrency or 8
     with Progress(
         TextColumn("judging"),
         BarColumn(),
@@ -106,33 +68,18 @@ def run_command(
         disable=as_json or not err_console.is_terminal,
     ) as bar:
         task = bar.add_task("judging", total=None)
-        result = run_judge(
+        result = run(
             store,
             dataset,
             judge,
-            out=out,
+            rubric=rubric_ref,
             swap=swap,
             policy=policy,
-            concurrency=2 * in_flight if swap else in_flight,
+            out=out,
+            concurrency=concurrency,
             replicates=replicates,
-            rubric=rubric_id,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    ledger = Ledger(store)
-    used = [ledger.dataset_rows(dataset)]
-    used.append(EntityRef(kind="judge-config", id=config.name, hash=config_hash(config)))
-    if rubric_id is not None:
-        used.append(EntityRef(kind="rubric", id=rubric_id, hash=rubric_id))
-    ledger.append(
-        "judge-run",
-        agent=current_agent(),
-        used=used,
-        generated=[ledger.dataset_rows(result.out)],
-        attributes={
-            "options": {"swap": swap, "policy": policy, "replicates": replicates},
-            "result": result.to_json(),
-        },
-    )
 
     def render() -> None:
         console.print(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import numpy as np
 import typer
 from rich.table import Table
 
@@ -18,16 +17,9 @@ from palate.cli.common import (
     console,
     emit,
     open_store,
-    record_aggregation,
 )
-from palate.errors import StatsError
-from palate.stats import data
-from palate.stats.agreement import agreement_table
-from palate.stats.bradley_terry import rank as rank_models
-from palate.stats.length_controlled import win_rate_table
-from palate.stats.matching import match
-from palate.stats.ppi import classical_mean, oriented_outcomes, ppi_bradley_terry, ppi_mean
-from palate.stats.truth import Method, infer_truth
+from palate.stats import reports
+from palate.stats.truth import Method
 
 app = typer.Typer(
     help="Win rates, rankings, truth inference, agreement, PPI.", no_args_is_help=True
@@ -63,18 +55,11 @@ def winrate_command(
     as_json: JsonOption = False,
 ) -> None:
     """Win rate of each model against a baseline, exactly as AlpacaEval computes it."""
-    store = open_store(db)
-    rows = data.against_baseline(store, dataset, baseline, length_controlled=length_controlled)
-    table = win_rate_table(
-        rows.models,
-        rows.instructions,
-        rows.preferences,
-        rows.model_lengths,
-        rows.baseline_lengths,
-        baseline=baseline,
-        length_controlled=length_controlled,
-        difficulty_by_row_number=difficulty_by == "row",
-    )
+    result = reports.win_rates(
+        open_store(db), dataset, baseline, length_controlled=length_controlled,
+        difficulty_by=difficulty_by,
+    )  # fmt: skip
+    table = result.models
 
     def render() -> None:
         out = Table("model", "win rate", "± se", "LC win rate", "± se", "wins", "losses",
@@ -86,11 +71,7 @@ def winrate_command(
                         str(r.avg_length))  # fmt: skip
         console.print(out)
 
-    document = {"baseline": baseline, "models": [r.to_json() for r in table]}
-    options = {"baseline": baseline, "length_controlled": length_controlled,
-               "difficulty_by": difficulty_by}  # fmt: skip
-    record_aggregation(store, "stats winrate", [dataset], options, document)
-    emit(as_json, document, render)
+    emit(as_json, result.to_json(), render)
 
 
 @app.command("rank")
@@ -123,26 +104,21 @@ def rank_command(
     as_json: JsonOption = False,
 ) -> None:
     """Rank models from pairwise comparisons, with confidence intervals (Arena's scale)."""
-    store = open_store(db)
-    pairs = data.pairwise(store, dataset)
-    ranking = rank_models(
-        pairs.model_a, pairs.model_b, pairs.outcome, pairs.names, method=method, ci=ci,
-        alpha=alpha, n_bootstrap=n_bootstrap, rng=seed, l2=l2,
+    result = reports.rank(
+        open_store(db), dataset, method=method, ci=ci, alpha=alpha, n_bootstrap=n_bootstrap,
+        seed=seed, l2=l2,
     )  # fmt: skip
-    document = ranking.to_json()
+    document = result.to_json()
 
     def render() -> None:
         level = round(100 * (1 - alpha))
-        title = f"{method} scores, {ci} intervals, {len(pairs.outcome):,} comparisons"
+        title = f"{method} scores, {ci} intervals, {result.comparisons:,} comparisons"
         out = Table("rank", "model", "score", f"{level}% interval", title=title)
         for row in document["models"]:
             out.add_row(str(row["rank"]), row["model"], f"{row['score']:.1f}",
                         f"{row['ci_low']:.1f} – {row['ci_high']:.1f}")  # fmt: skip
         console.print(out)
 
-    options = {"method": method, "ci": ci, "alpha": alpha, "n_bootstrap": n_bootstrap,
-               "seed": seed, "l2": l2}  # fmt: skip
-    record_aggregation(store, "stats rank", [dataset], options, document)
     emit(as_json, document, render)
 
 
@@ -158,50 +134,21 @@ def ppi_command(
     as_json: JsonOption = False,
 ) -> None:
     """Prediction-powered intervals: a few human labels plus many judge labels (PPI++)."""
-    store = open_store(db)
-    judged = data.pairwise(store, judge)
-    matched = match(data.pairwise(store, human), judged)
-    lab, unl = matched.labelled, matched.unlabelled
-    y_hat = judged.outcome
-    if target == "rank":
-        result = ppi_bradley_terry(
-            judged.model_a[lab], judged.model_b[lab], matched.human_outcome, y_hat[lab],
-            judged.model_a[unl], judged.model_b[unl], y_hat[unl], matched.names, alpha=alpha,
-        )  # fmt: skip
-        document = result.to_json()
-        rows = [(m["model"], m["score"], m["ci_low"], m["ci_high"]) for m in document["models"]]
-        title = "PPI++ Bradley-Terry scores (Arena scale)"
-    else:
-        models, skipped = [], []
-        for k, name in enumerate(matched.names):
-            _, y = oriented_outcomes(k, judged.model_a[lab], judged.model_b[lab],
-                                          matched.human_outcome)  # fmt: skip
-            _, f = oriented_outcomes(k, judged.model_a[lab], judged.model_b[lab], y_hat[lab])
-            _, f_u = oriented_outcomes(k, judged.model_a[unl], judged.model_b[unl],
-                                            y_hat[unl])  # fmt: skip
-            try:
-                ppi, human_only = ppi_mean(y, f, f_u, alpha=alpha), classical_mean(y, alpha=alpha)
-            except StatsError as exc:  # e.g. too few, or only wins, among its human labels
-                skipped.append({"model": name, "reason": str(exc)})
-                continue
-            models.append({"model": name, **ppi.to_json(), "classical": human_only.to_json()})
-        document = {"target": "winrate", "alpha": alpha, "models": models, "skipped": skipped}
-        rows = [(m["model"], m["estimate"], m["ci_low"], m["ci_high"]) for m in models]
-        title = "PPI++ win rate against the field"
+    result = reports.ppi(open_store(db), human, judge, target=target, alpha=alpha)
+    title = {"rank": "PPI++ Bradley-Terry scores (Arena scale)",
+             "winrate": "PPI++ win rate against the field"}[target]  # fmt: skip
 
     def render() -> None:
         out = Table("model", "estimate", f"{round(100 * (1 - alpha))}% interval", title=title)
-        for name, estimate, low, high in rows:
+        for name, estimate, low, high in result.estimates():
             out.add_row(name, f"{estimate:.3f}", f"{low:.3f} – {high:.3f}")
         console.print(out)
         console.print(
-            f"{len(lab):,} comparisons with human labels, {len(unl):,} judged only "
-            f"(mean judge outcome {np.mean(y_hat):.3f})."
+            f"{result.labelled:,} comparisons with human labels, {result.unlabelled:,} judged "
+            f"only (mean judge outcome {result.mean_judge_outcome:.3f})."
         )
 
-    options = {"target": target, "alpha": alpha}
-    record_aggregation(store, "stats ppi", [human, judge], options, document)
-    emit(as_json, document, render)
+    emit(as_json, result.to_json(), render)
 
 
 @app.command("truth")
@@ -215,12 +162,7 @@ def truth_command(
     as_json: JsonOption = False,
 ) -> None:
     """Infer each item's true label from crowd labels (majority vote, Dawid-Skene, ...)."""
-    store = open_store(db)
-    labels = data.labels(store, dataset)
-    result = infer_truth(
-        labels.items, labels.workers, labels.answers, method=method, max_iter=max_iter
-    )
-    document = result.to_json()
+    document = reports.truth(open_store(db), dataset, method=method, max_iter=max_iter).to_json()
 
     def render() -> None:
         out = Table("item", "label", "confidence", title=f"Inferred labels ({method})")
@@ -235,8 +177,6 @@ def truth_command(
             + ", ".join(f"{w['worker']} {w['accuracy']:.2f}" for w in workers[:5])
         )
 
-    options = {"method": method, "max_iter": max_iter}
-    record_aggregation(store, "stats truth", [dataset], options, document)
     emit(as_json, document, render)
 
 
@@ -254,33 +194,14 @@ def agreement_command(
     as_json: JsonOption = False,
 ) -> None:
     """Agreement on shared items, with and without ties (MT-Bench style) and Cohen's kappa."""
-    store = open_store(db)
-    found = data.votes(store, dataset)
-    wanted = {"humans": {("human", "human")}, "judges": {("judge", "judge")},
-              "humans,judges": {("human", "judge"), ("judge", "human")}}[between]  # fmt: skip
-    keep = [i for i, s in enumerate(found.sources) if found.kinds[s] in {k for k, _ in wanted}]
-    if not keep:
-        raise StatsError(f"dataset {dataset!r} has no judgements by {between}")
-    rows = agreement_table(
-        [found.items[i] for i in keep],
-        [found.sources[i] for i in keep],
-        [found.labels[i] for i in keep],
-    )
-    rows = [r for r in rows if (found.kinds[r.source_a], found.kinds[r.source_b]) in wanted]
-    if not rows:
-        raise StatsError(
-            f"dataset {dataset!r} has no item judged by two sources ({between}): agreement "
-            "needs the same item judged more than once"
-        )
-    document = {"between": between, "pairs": [r.to_json() for r in rows]}
+    result = reports.agreement(open_store(db), dataset, between=between)
 
     def render() -> None:
         out = Table("source", "source", "items", "agreement", "w/o ties", "kappa",
                     title=f"Agreement between {between}")  # fmt: skip
-        for r in sorted(rows, key=lambda r: -r.items)[:40]:
+        for r in sorted(result.pairs, key=lambda r: -r.items)[:40]:
             out.add_row(r.source_a, r.source_b, str(r.items), _fmt(r.agreement, 3),
                         _fmt(r.agreement_without_ties, 3), _fmt(r.kappa, 3))  # fmt: skip
         console.print(out)
 
-    record_aggregation(store, "stats agreement", [dataset], {"between": between}, document)
-    emit(as_json, document, render)
+    emit(as_json, result.to_json(), render)

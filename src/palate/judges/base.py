@@ -8,8 +8,9 @@ A judge that cannot judge returns an *unscored* record with the reason; it does 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 from palate.schema import Comparison, Prompt, Rating, Response, Source
 
@@ -88,3 +89,30 @@ class PointwiseJudge(Protocol):
     async def judge_point(self, task: PointTask) -> list[Rating]:
         """One Rating per dimension (unscored with a reason where it could not score)."""
         ...
+
+
+class JudgeResources:
+    """What every judge ``palate.judges.load`` builds shares: counters of the calls it made
+    and of the answers that came from the cache, and a ``close`` for whatever it holds open
+    (HTTP connections), also as ``async with``. Judges that hold nothing inherit no-ops."""
+
+    cache_hits: int = 0
+    """Calls answered from the cache instead of the judge."""
+
+    @property
+    def calls(self) -> int:
+        """Requests made to the judge (HTTP requests, retries included; 0 for local judges)."""
+        return 0
+
+    async def aclose(self) -> None:
+        """Release what the judge holds open."""
+
+    def close(self) -> None:
+        """``aclose`` outside an event loop."""
+        asyncio.run(self.aclose())
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

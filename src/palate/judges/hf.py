@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from palate.errors import PalateError
-from palate.judges.reward_model import prompt_text, response_text
+from palate.judges.base import JudgeResources
 from palate.rubric import render_pairwise, render_pointwise, rubric_version
 from palate.schema import CallInfo, Comparison, Rating, Rubric, Source, Unscored
+from palate.schema.text import prompt_text, response_text
 
 if TYPE_CHECKING:
     import torch
@@ -67,7 +68,7 @@ class _Batcher:
             self._flushing = False
 
 
-class TransformersJudge:
+class TransformersJudge(JudgeResources):
     """Pairwise (letter logprobs, both orders) and pointwise (generated JSON) local judge."""
 
     def __init__(self, config: HFJudgeConfig, *, rubric: Rubric | None = None) -> None:

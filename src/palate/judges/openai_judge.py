@@ -25,15 +25,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from palate.errors import PalateError
-from palate.judges.base import PairTask, PointTask
+from palate.judges.base import JudgeResources, PairTask, PointTask
 from palate.judges.client import ChatClient, ChatResult
 from palate.judges.config import OpenAIJudgeConfig, config_hash
 from palate.rubric import load_rubric, render_pairwise, render_pointwise, rubric_version
 from palate.schema import CallInfo, Comparison, Prompt, Rating, Response, Rubric, Source, Unscored
 from palate.schema.hashing import canonical_bytes
+from palate.schema.text import prompt_text, response_text
+from palate.store.judge_cache import JudgeCallCache
 
 if TYPE_CHECKING:
-    from palate.store.judge_cache import JudgeCallCache
+    from palate.store import Store
 
 Messages = list[dict[str, str]]
 
@@ -41,17 +43,11 @@ _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
 
 
 def _text(prompt: Prompt) -> str:
-    if prompt.text is not None:
-        return prompt.text
-    if prompt.messages:
-        return "\n\n".join(f"{m.role}: {m.content}" for m in prompt.messages)
-    return prompt.id or ""
+    return prompt_text(prompt) or prompt.id or ""
 
 
 def _response_text(response: Response) -> str:
-    if response.text is not None:
-        return response.text
-    return "\n\n".join(m.content for m in response.messages or [])
+    return response_text(response) or ""
 
 
 def parse_json_object(text: str) -> dict[str, Any] | None:
@@ -98,7 +94,7 @@ def resolve_api_key(config: OpenAIJudgeConfig) -> str | None:
     return key
 
 
-class OpenAIJudge:
+class OpenAIJudge(JudgeResources):
     """Pairwise and pointwise judge over an OpenAI-compatible chat endpoint."""
 
     def __init__(
@@ -135,6 +131,14 @@ class OpenAIJudge:
             tokens_per_minute=config.tokens_per_minute,
             seed=config.seed or 0,
         )
+
+    def use(self, store: Store, rubric: Rubric | None) -> None:
+        """Cache calls in ``store`` and judge with ``rubric`` (None: the config's, if any);
+        what a judge run does before its first call."""
+        if rubric is not None:
+            self.rubric, self.rubric_version = rubric, rubric_version(rubric)
+        if self.cache is None or self.cache.store is not store:
+            self.cache = JudgeCallCache(store, self.hash)
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -31,8 +31,9 @@ from scipy.special import expit, log_expit
 from scipy.stats import norm
 
 from palate.errors import PalateError
+from palate.judges.base import JudgeResources
 from palate.schema import CallInfo, Comparison, Rating, Source, Unscored
-from palate.schema.comparison import Prompt, Response
+from palate.schema.text import prompt_text, response_text
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -312,25 +313,7 @@ class EmbeddingRewardModel:
         return digest.hexdigest()
 
 
-def prompt_text(prompt: Prompt) -> str | None:
-    """The prompt as one text (a conversation joined turn by turn); None when only an id."""
-    if prompt.text is not None:
-        return prompt.text
-    if prompt.messages:
-        return "\n\n".join(f"{m.role}: {m.content}" for m in prompt.messages)
-    return None
-
-
-def response_text(response: Response) -> str | None:
-    """The response as one text; None when the record holds no text."""
-    if response.text is not None:
-        return response.text
-    if response.messages:
-        return "\n\n".join(m.content for m in response.messages)
-    return None
-
-
-class RewardModelJudge:
+class RewardModelJudge(JudgeResources):
     """A saved `EmbeddingRewardModel` as a pairwise and pointwise judge.
 
     Pairwise: the score margin is Bradley-Terry log-odds, so P(first better) =

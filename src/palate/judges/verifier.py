@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from palate.errors import PalateError
+from palate.judges.base import JudgeResources
 from palate.schema import CallInfo, Rating, Source, Unscored
 
 if TYPE_CHECKING:
@@ -300,7 +301,7 @@ def extract_code(text: str) -> str:
     return match.group(1) if match else text
 
 
-class VerifierJudge:
+class VerifierJudge(JudgeResources):
     """Scores code responses by running them against each item's tests (score = pass rate).
 
     ``tests`` maps an item (the prompt's key) to its test snippets. Runs go to worker threads,

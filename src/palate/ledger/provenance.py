@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,13 @@ _SAFE_INT = 2**53 - 1
 
 
 def current_agent() -> str:
-    """Who is acting: this palate version and the operating-system user running it."""
-    return f"palate/{__version__} user:{getpass.getuser()}"
+    """Who is acting: this palate version and the operating-system user running it (by uid
+    in a container whose user has no name)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no $USER and no passwd entry
+        user = f"uid-{os.getuid()}"
+    return f"palate/{__version__} user:{user}"
 
 
 class EntityRef(BaseModel):

@@ -9,6 +9,7 @@ from palate.routing.alarms import (
     RewardHackingAlarm,
     SequentialTest,
 )
+from palate.routing.calibration import RouteCalibration, calibrate
 from palate.routing.cascade import (
     Calibration,
     Cascade,
@@ -26,8 +27,10 @@ __all__ = [
     "CollusionAlarm",
     "LengthDriftAlarm",
     "RewardHackingAlarm",
+    "RouteCalibration",
     "SequentialTest",
     "StageReport",
+    "calibrate",
     "calibrate_cascade",
     "calibrate_threshold",
     "min_calibration_labels",

@@ -13,7 +13,8 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -26,6 +27,9 @@ from palate.schema.hashing import canonical_bytes, record_dict
 from palate.store import migrate
 from palate.store.engine import explain_database_error, make_engine, normalise_url
 from palate.store.tables import RECORD_COLUMNS, datasets, records
+
+if TYPE_CHECKING:
+    from palate.io.importing import ImportResult
 
 BATCH_SIZE = 10_000
 
@@ -144,6 +148,23 @@ class Store:
             else:
                 added = _insert_rows_sqlite(conn, rows, progress)
         return added
+
+    def import_file(
+        self,
+        path: str | Path,
+        *,
+        dataset: str | None = None,
+        format: str = "auto",
+        judged_by: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportResult:
+        """Import one file (format detected unless given) into ``dataset`` and record it in
+        the ledger; see ``palate.io.import_file``."""
+        from palate.io.importing import import_file  # io is built on the store, not under it
+
+        return import_file(
+            self, Path(path), fmt=format, dataset=dataset, judged_by=judged_by, progress=progress
+        )
 
     def _ensure_dataset(self, conn: Connection, name: str) -> int:
         dialect_insert = pg_insert if self.backend == "postgresql" else sqlite_insert

@@ -159,10 +159,10 @@ def _reward_model_func(path: Path) -> RewardFunc:
 
 
 def _judge_func(path: Path) -> RewardFunc:
-    from palate.judges.config import load_judge_config
-    from palate.judges.reward_funcs import as_reward_func, judge_from_config
+    from palate.judges.loading import load
+    from palate.train.reward_funcs import as_reward_func
 
-    return as_reward_func(judge_from_config(load_judge_config(path)))
+    return as_reward_func(load(path))
 
 
 def load_reward(spec: RewardSpec, base: Path | None = None) -> RewardFunc:

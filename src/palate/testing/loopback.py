@@ -11,7 +11,7 @@ attempt gets them), while 429, 500 and drops are transient (the first one or two
 that request get them, later ones succeed), as they are in life.
 
 Run one in a background thread (``LoopbackServer``) or as its own process
-(``python -m palate.judges.loopback --port 0``, which prints its base URL), when the client
+(``python -m palate.testing.loopback --port 0``, which prints its base URL), when the client
 under test must not share a core and a GIL with it. ``GET /stats`` reports the requests seen.
 """
 
@@ -291,7 +291,7 @@ class LoopbackServer:
 
 def main(argv: list[str] | None = None, announce: Callable[[str], None] | None = None) -> None:
     """Serve in this process until killed; print the base URL first (one line)."""
-    parser = argparse.ArgumentParser(prog="python -m palate.judges.loopback")
+    parser = argparse.ArgumentParser(prog="python -m palate.testing.loopback")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument(
         "--verdict", choices=["longer", "shorter", "seeded", "first"], default="seeded"

@@ -17,15 +17,12 @@ import itertools
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from palate.errors import PalateError
 from palate.judges.base import PairTask, PairwiseJudge, PointTask, PointwiseJudge
 from palate.rubric import rubric_version
 from palate.schema import Message, Prompt, Rating, Response, Rubric
-
-if TYPE_CHECKING:
-    from palate.judges.config import JudgeConfig
 
 T = TypeVar("T")
 RewardFunc = Callable[..., list[float | None]]
@@ -202,28 +199,3 @@ def as_reward_func(
 
     reward.__name__ = inner.__name__
     return reward
-
-
-def judge_from_config(config: JudgeConfig) -> PointwiseJudge | PairwiseJudge:
-    """The judge a config describes (a verifier needs its tests: build `VerifierJudge`)."""
-    from palate.judges.config import (
-        HFJudgeConfig,
-        OpenAIJudgeConfig,
-        RewardModelJudgeConfig,
-    )
-
-    if isinstance(config, OpenAIJudgeConfig):
-        from palate.judges.openai_judge import OpenAIJudge
-
-        return OpenAIJudge(config)
-    if isinstance(config, HFJudgeConfig):
-        from palate.judges.hf import TransformersJudge
-
-        return TransformersJudge(config)
-    if isinstance(config, RewardModelJudgeConfig):
-        from palate.judges.reward_model import RewardModelJudge
-
-        return RewardModelJudge(config)
-    raise PalateError(
-        f"judge '{config.name}' of kind {config.kind} needs per-item tests: build VerifierJudge"
-    )
