@@ -10,7 +10,7 @@ from rich.table import Table
 
 from palate.cli.common import DbOption, JsonOption, console, emit, open_store, record_aggregation
 from palate.errors import PalateError
-from palate.routing.cascade import calibrate_threshold
+from palate.routing.cascade import DEFAULT_MIN_ITEMS, calibrate_threshold
 from palate.routing.verdicts import pair_verdicts
 
 app = typer.Typer(help="Trust-or-escalate routing between judges and humans.",
@@ -47,6 +47,14 @@ def calibrate_command(
         ),
     ] = "count",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the calibration split.")] = 0,
+    min_items: Annotated[
+        int,
+        typer.Option("--min-items", help="Fewest calibration items a tested threshold holds."),
+    ] = DEFAULT_MIN_ITEMS,
+    grid: Annotated[
+        int | None,
+        typer.Option("--grid", help="Test at most this many thresholds (a coarse grid)."),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -70,7 +78,12 @@ def calibrate_command(
     in_calibration = np.zeros(len(verdicts.items), dtype=np.bool_)
     in_calibration[chosen] = True
     calibration = calibrate_threshold(
-        verdicts.confidence[chosen], verdicts.agree[chosen] == 1, alpha=alpha, delta=delta
+        verdicts.confidence[chosen],
+        verdicts.agree[chosen] == 1,
+        alpha=alpha,
+        delta=delta,
+        min_items=min_items,
+        grid=grid,
     )
     rest = ~in_calibration & usable
     trusted = calibration.trust(verdicts.confidence) & rest
@@ -108,6 +121,6 @@ def calibrate_command(
 
     options = {"judge_source": judge_source, "human_source": human_source, "alpha": alpha,
                "delta": delta, "calibration_fraction": calibration_fraction, "ties": ties,
-               "seed": seed}  # fmt: skip
+               "seed": seed, "min_items": min_items, "grid": grid}  # fmt: skip
     record_aggregation(store, "route calibrate", [dataset], options, document)
     emit(as_json, document, render)
