@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
@@ -20,10 +21,12 @@ from palate.errors import StatsError
 from palate.stats import data
 from palate.stats.agreement import agreement_table
 from palate.stats.bradley_terry import rank as rank_models
-from palate.stats.length_controlled import win_rate_table
+from palate.stats.difficulty_table import load_difficulty_table
+from palate.stats.length_controlled import pin_difficulty_table, win_rate_table
 from palate.stats.matching import match
 from palate.stats.ppi import classical_mean, oriented_outcomes, ppi_bradley_terry, ppi_mean
 from palate.stats.truth import Method, infer_truth
+from palate.stats.winrate import check_comparisons
 
 app = typer.Typer(
     help="Win rates, rankings, truth inference, agreement, PPI.", no_args_is_help=True
@@ -52,12 +55,35 @@ def winrate_command(
             "which differs from them only when annotations are missing.",
         ),
     ] = "row",
+    difficulty_table: Annotated[
+        Path | None,
+        typer.Option(
+            "--difficulty-table",
+            help="Pinned instruction difficulties for LC (JSON from --save-difficulty-table, "
+            "or AlpacaEval's instruction_difficulty.csv): figures then ignore other models.",
+        ),
+    ] = None,
+    save_difficulty_table: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-difficulty-table",
+            help="Fit the LC instruction difficulties on this dataset and write them here.",
+        ),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Win rate of each model against a baseline, exactly as AlpacaEval computes it."""
+    if (difficulty_table or save_difficulty_table) and not length_controlled:
+        raise typer.BadParameter("difficulty tables need --length-controlled")
+    pinned = None if difficulty_table is None else load_difficulty_table(difficulty_table)
     store = open_store(db)
     rows = data.against_baseline(store, dataset, baseline, length_controlled=length_controlled)
+    if save_difficulty_table is not None:
+        columns = check_comparisons(rows.models, rows.instructions, rows.preferences,
+                                    rows.model_lengths, rows.baseline_lengths)  # fmt: skip
+        pinned = pin_difficulty_table(columns, baseline=baseline, source=f"dataset {dataset}")
+        pinned.save(save_difficulty_table)
     table = win_rate_table(
         rows.models,
         rows.instructions,
@@ -67,6 +93,7 @@ def winrate_command(
         baseline=baseline,
         length_controlled=length_controlled,
         difficulty_by_row_number=difficulty_by == "row",
+        difficulty_table=pinned,
     )
 
     def render() -> None:
@@ -81,7 +108,8 @@ def winrate_command(
 
     document = {"baseline": baseline, "models": [r.to_json() for r in table]}
     options = {"baseline": baseline, "length_controlled": length_controlled,
-               "difficulty_by": difficulty_by}  # fmt: skip
+               "difficulty_by": difficulty_by,
+               "difficulty_table": None if pinned is None else pinned.source}  # fmt: skip
     record_aggregation(store, "stats winrate", [dataset], options, document)
     emit(as_json, document, render)
 
