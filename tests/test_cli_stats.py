@@ -180,6 +180,35 @@ def test_truth_and_agreement_on_crowd_labels(
     assert all(0 <= p["agreement"] <= 1 for p in agreement["pairs"])
 
 
+def test_mace_class_prior_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """On imbalanced labels (5% rare) ``--class-prior estimated`` recovers what MACE's uniform
+    prior loses; a prior with another method is a usage error."""
+    from tests.stats.test_truth import imbalanced
+
+    data, truth = imbalanced(0)
+    csv_path = tmp_path / "rare.csv"
+    with csv_path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["question", "worker", "answer"])
+        writer.writerows(
+            (data.items[i], data.workers[w], data.classes[y])
+            for i, w, y in zip(data.item, data.worker, data.label, strict=True)
+        )
+    db = f"sqlite:///{tmp_path / 'palate.db'}"
+    run_json(capsys, "import", str(csv_path), "--dataset", "rare", "--db", db)
+    gold = dict(zip(data.items, (data.classes[z] for z in truth), strict=True))
+
+    def accuracy(*extra: str) -> float:
+        doc = run_json(capsys, "stats", "truth", "--dataset", "rare", "--method", "mace",
+                       *extra, "--db", db)  # fmt: skip
+        return sum(row["label"] == gold[row["item"]] for row in doc["items"]) / len(gold)
+
+    assert accuracy("--class-prior", "estimated") > accuracy() + 0.2
+    code, _out, _err = run_cli(capsys, "stats", "truth", "--dataset", "rare", "--method", "ds",
+                               "--class-prior", "estimated", "--db", db)  # fmt: skip
+    assert code == 2
+
+
 def test_judge_human_agreement_on_arena(
     arena_db: str, shared_data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -25,7 +25,7 @@ from palate.stats.difficulty_table import load_difficulty_table
 from palate.stats.length_controlled import pin_difficulty_table, win_rate_table
 from palate.stats.matching import match
 from palate.stats.ppi import classical_mean, oriented_outcomes, ppi_bradley_terry, ppi_mean
-from palate.stats.truth import Method, infer_truth
+from palate.stats.truth import ClassPrior, Method, infer_truth
 from palate.stats.winrate import check_comparisons
 
 app = typer.Typer(
@@ -216,14 +216,29 @@ def truth_command(
     dataset: DatasetOption,
     method: Annotated[Method, typer.Option("--method", help="Truth inference method.")] = "ds",
     max_iter: Annotated[int, typer.Option("--max-iter", help="EM iterations at most.")] = 100,
+    class_prior: Annotated[
+        ClassPrior,
+        typer.Option(
+            "--class-prior",
+            help="MACE's class prior: 'uniform' (MACE's own), or 'majority-vote' / 'estimated' "
+            "for strongly imbalanced classes, where the uniform prior loses to majority vote.",
+        ),
+    ] = "uniform",
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Infer each item's true label from crowd labels (majority vote, Dawid-Skene, ...)."""
+    if class_prior != "uniform" and method != "mace":
+        raise typer.BadParameter("--class-prior applies to --method mace only")
     store = open_store(db)
     labels = data.labels(store, dataset)
     result = infer_truth(
-        labels.items, labels.workers, labels.answers, method=method, max_iter=max_iter
+        labels.items,
+        labels.workers,
+        labels.answers,
+        method=method,
+        max_iter=max_iter,
+        class_prior=class_prior,
     )
     document = result.to_json()
 
@@ -240,7 +255,7 @@ def truth_command(
             + ", ".join(f"{w['worker']} {w['accuracy']:.2f}" for w in workers[:5])
         )
 
-    options = {"method": method, "max_iter": max_iter}
+    options = {"method": method, "max_iter": max_iter, "class_prior": class_prior}
     record_aggregation(store, "stats truth", [dataset], options, document)
     emit(as_json, document, render)
 

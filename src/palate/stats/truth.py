@@ -616,10 +616,12 @@ def infer_truth(
     method: Method = "ds",
     max_iter: int = 100,
     tol: float = 1e-6,
+    class_prior: ClassPrior | Sequence[float] = "uniform",
 ) -> TruthResult:
     """Infer each item's label from long-form crowd labels (question, worker, answer), with
     each method's defaults; ``tol`` is the per-label change in log-likelihood at which
-    iteration stops. Deterministic: no method starts from a random point here."""
+    iteration stops; ``class_prior`` is MACE's (see ``mace``). Deterministic: no method
+    starts from a random point here."""
     if method not in METHODS:
         raise StatsError(f"unknown truth method {method!r}; choose one of {', '.join(METHODS)}")
     data = crowd_labels(items, workers, answers)
@@ -631,4 +633,4 @@ def infer_truth(
         return one_coin_dawid_skene(data, max_iter=max_iter, tol=tol)
     if method == "glad":
         return glad(data, max_iter=max_iter, tol=tol)
-    return mace(data, max_iter=max_iter, tol=tol)
+    return mace(data, max_iter=max_iter, tol=tol, class_prior=class_prior)
