@@ -8,7 +8,8 @@ palate aggregates and runs Newton; evalica gets the raw rows (tie weight 0.5, it
 choix gets the win matrix built with one ``bincount`` (timed with it) and runs
 ``ilsr_pairwise_dense`` with its defaults. Each time is the best of ``--repeat`` runs; scores are
 compared on the Arena scale after centring. The bootstrap time is reported as a multiple of one
-palate fit (target ≤ 50×), next to the time numpy needs just to draw its multinomial counts.
+palate fit (target ≤ 50×), for the default Poisson counts per cell and for the classical
+multinomial resample, next to the time numpy needs just to draw those counts.
 
 OpenBLAS threads only slow down the 100 × 100 solves involved, badly so on a busy machine, so
 this script runs with ``OPENBLAS_NUM_THREADS=1`` unless that is already set; it applies to all
@@ -111,17 +112,29 @@ def main() -> None:
     t_boot, boot = best_of(
         args.repeat, lambda: bootstrap_scores(a, b, y, m, n_bootstrap=n_boot, rng=0)
     )
+    t_multi, multi = best_of(
+        args.repeat,
+        lambda: bootstrap_scores(a, b, y, m, n_bootstrap=n_boot, rng=0, resampling="multinomial"),
+    )
     cells = pair_counts(a, b, y, m).counts.ravel()
     cells = cells[cells > 0]
     rng = np.random.default_rng(0)
     t_draw, _ = best_of(args.repeat, lambda: rng.multinomial(n, cells / n, size=n_boot))
+    t_poisson, _ = best_of(args.repeat, lambda: rng.poisson(cells, size=(n_boot, cells.size)))
+    sd, sd_multi = ELO_SCALE * boot.std(axis=0), ELO_SCALE * multi.std(axis=0)
+    worst = np.max(np.abs(sd / sd_multi - 1))
     print(
-        f"bootstrap: {n_boot} resamples in {t_boot:.2f} s = {t_boot / t_palate:.1f}× one fit "
-        f"(target ≤ 50×); median score sd {np.median(ELO_SCALE * boot.std(axis=0)):.2f}"
+        f"bootstrap: {n_boot} Poisson resamples in {t_boot:.2f} s = {t_boot / t_palate:.1f}× one "
+        f"fit (target ≤ 50×); multinomial resamples {t_multi:.2f} s = {t_multi / t_palate:.1f}×"
     )
     print(
-        f"bootstrap: numpy alone needs {t_draw:.2f} s on one thread to draw the {n_boot} × "
-        f"{cells.size:,} multinomial counts (= {t_draw / t_palate:.1f}× one fit)"
+        f"bootstrap: median score sd Poisson {np.median(sd):.2f}, multinomial "
+        f"{np.median(sd_multi):.2f} (max relative difference {worst:.1%})"
+    )
+    print(
+        f"bootstrap: numpy alone needs, on one thread, {t_draw:.2f} s to draw the {n_boot} × "
+        f"{cells.size:,} multinomial counts (= {t_draw / t_palate:.1f}× one fit) and "
+        f"{t_poisson:.2f} s for Poisson counts (= {t_poisson / t_palate:.1f}×)"
     )
 
 

@@ -63,6 +63,38 @@ def _generators(shared_data: Path) -> dict[str, str]:
     return out
 
 
+def test_winrate_with_a_pinned_difficulty_table_ignores_later_imports(
+    tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Pin the table on two models, import a third: their LC figures stay where they were,
+    where without the table they move."""
+    from palate.io import import_file
+    from palate.store import Store
+
+    url = f"sqlite:///{tmp_path / 'palate.db'}"
+    store = Store(url)
+    for name in ("phi-2", "vicuna-7b"):
+        import_file(store, shared_data / f"alpacaeval/annotations/{name}.json.gz", dataset="ae")
+    table = tmp_path / "difficulty.json"
+    winrate = ["stats", "winrate", "--dataset", "ae", "--baseline", "gpt4_1106_preview",
+               "--length-controlled", "--db", url]  # fmt: skip
+
+    def lc(*extra: str) -> dict[str, float]:
+        doc = run_json(capsys, *winrate, *extra)
+        return {row["model"]: row["length_controlled_winrate"] for row in doc["models"]}
+
+    before = lc("--save-difficulty-table", str(table))
+    assert table.is_file() and lc("--difficulty-table", str(table)) == pytest.approx(before)
+    import_file(store, shared_data / "alpacaeval/annotations/alpaca-7b.json.gz", dataset="ae")
+    pinned, refitted = lc("--difficulty-table", str(table)), lc()
+    assert len(pinned) == 3
+    for model, value in before.items():
+        assert pinned[model] == pytest.approx(value, abs=1e-7)
+    assert max(abs(refitted[m] - v) for m, v in before.items()) > 0.05
+    code, _out, err = run_cli(capsys, *winrate, "--difficulty-table", str(tmp_path / "no.csv"))
+    assert code == 1 and "no such difficulty table" in err and "Traceback" not in err
+
+
 def test_winrate_with_unknown_baseline_is_a_clear_error(
     alpacaeval_db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -146,6 +178,35 @@ def test_truth_and_agreement_on_crowd_labels(
     agreement = run_json(capsys, "stats", "agreement", "--dataset", "temp", "--db", db)
     assert agreement["between"] == "humans" and agreement["pairs"]
     assert all(0 <= p["agreement"] <= 1 for p in agreement["pairs"])
+
+
+def test_mace_class_prior_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """On imbalanced labels (5% rare) ``--class-prior estimated`` recovers what MACE's uniform
+    prior loses; a prior with another method is a usage error."""
+    from tests.stats.test_truth import imbalanced
+
+    data, truth = imbalanced(0)
+    csv_path = tmp_path / "rare.csv"
+    with csv_path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["question", "worker", "answer"])
+        writer.writerows(
+            (data.items[i], data.workers[w], data.classes[y])
+            for i, w, y in zip(data.item, data.worker, data.label, strict=True)
+        )
+    db = f"sqlite:///{tmp_path / 'palate.db'}"
+    run_json(capsys, "import", str(csv_path), "--dataset", "rare", "--db", db)
+    gold = dict(zip(data.items, (data.classes[z] for z in truth), strict=True))
+
+    def accuracy(*extra: str) -> float:
+        doc = run_json(capsys, "stats", "truth", "--dataset", "rare", "--method", "mace",
+                       *extra, "--db", db)  # fmt: skip
+        return sum(row["label"] == gold[row["item"]] for row in doc["items"]) / len(gold)
+
+    assert accuracy("--class-prior", "estimated") > accuracy() + 0.2
+    code, _out, _err = run_cli(capsys, "stats", "truth", "--dataset", "rare", "--method", "ds",
+                               "--class-prior", "estimated", "--db", db)  # fmt: skip
+    assert code == 2
 
 
 def test_judge_human_agreement_on_arena(

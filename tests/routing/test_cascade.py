@@ -40,6 +40,62 @@ def test_guarantee_holds_in_at_least_1_minus_delta_of_seeds() -> None:
     assert 0.3 < float(np.mean(coverage)) < 2 / 3
 
 
+@pytest.mark.parametrize(
+    ("base", "slope", "strictest", "gain"),
+    [
+        (0.55, 0.45, 0.28, 0.08),  # the judge above, for comparison
+        (0.7, 0.25, 0.05, 0.2),  # weaker: agrees 70% at the bottom, 95% at the top
+        (0.75, 0.2, 0.07, 0.3),  # weaker still at the top (95%), fine on average (85%)
+    ],
+)
+def test_a_minimum_per_threshold_and_a_grid_gain_coverage_at_equal_validity(
+    base: float, slope: float, strictest: float, gain: float
+) -> None:
+    """The strictest search (a threshold may hold only 15 items, certifiable only with no
+    disagreement) often stops at once with a weaker judge; testing only thresholds that hold
+    ≥ 100 items, on a grid of 10, keeps the guarantee and certifies far more. Measured on
+    400 seeds of 400 calibration items (1,000 seeds gave the same picture):
+    strictest-search coverage 0.34 / 0.10 / 0.13, with min_items=100 and grid=10
+    0.46 / 0.42 / 0.58, validity ≥ 0.93 everywhere (target 0.9)."""
+    alpha, delta, n, seeds = 0.15, 0.1, 400, 400
+    rng = np.random.default_rng(17)
+    conf = rng.uniform(size=(seeds, n))
+    agree = rng.uniform(size=(seeds, n)) < base + slope * conf
+    results = {}
+    for name, options in {"strictest": {"min_items": 1}, "guarded": {"grid": 10}}.items():
+        ok, coverage = 0, []
+        for s in range(seeds):
+            cal = calibrate_threshold(conf[s], agree[s], alpha=alpha, delta=delta, **options)
+            ok += _true_agreement(cal.threshold, base, slope) >= 1 - alpha
+            coverage.append(1 - cal.threshold if cal.threshold is not None else 0.0)
+        results[name] = (ok / seeds, float(np.mean(coverage)))
+    slack = 3 * math.sqrt(delta * (1 - delta) / seeds)
+    for name, (valid, _) in results.items():
+        assert valid >= 1 - delta - slack, (name, valid)
+    assert results["strictest"][1] > strictest  # not vacuous
+    assert results["guarded"][1] > results["strictest"][1] + gain, results
+
+
+def test_grid_and_minimum_choose_candidates_from_confidences_alone() -> None:
+    """The tested thresholds depend on the confidences and the fixed numbers only: flipping
+    every label leaves the candidate set unchanged (an uncertified result either way here),
+    and a grid tests at most ``grid`` thresholds, each holding ≥ min_items items."""
+    rng = np.random.default_rng(3)
+    conf = rng.uniform(size=300)
+    agree = rng.uniform(size=300) < 0.97
+    for grid in (None, 1, 4, 10):
+        cal = calibrate_threshold(conf, agree, alpha=0.15, delta=0.1, min_items=120, grid=grid)
+        assert cal.n_trusted >= 120
+        if grid == 1:  # one candidate: the strictest that holds 120 items
+            assert cal.n_trusted == 120
+        flipped = calibrate_threshold(conf, ~agree, alpha=0.15, delta=0.1, min_items=120, grid=grid)
+        assert flipped.threshold is None
+    small = calibrate_threshold(conf[:60], agree[:60], alpha=0.15, delta=0.1)
+    assert small.n_trusted == 60  # fewer items than the minimum: only "all of them" is tested
+    with pytest.raises(PalateError, match="grid"):
+        calibrate_threshold(conf, agree, grid=0)
+
+
 def test_two_stage_cascade_guarantee_on_the_union() -> None:
     alpha, delta, n, seeds = 0.15, 0.1, 600, 300
     rng = np.random.default_rng(11)

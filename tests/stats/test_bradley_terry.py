@@ -33,7 +33,7 @@ from palate.stats.bradley_terry import (
     rank,
     to_elo_scale,
 )
-from palate.stats.intervals import arena_rank, percentile_interval
+from palate.stats.intervals import Resampling, arena_rank, percentile_interval
 from tests.helpers import ARENA_OUTCOME, arena_battles
 
 
@@ -296,8 +296,11 @@ def test_sandwich_agrees_with_bootstrap_on_arena(arena: Battles) -> None:
     pc = pair_counts(arena.a, arena.b, arena.y, m)
     sandwich = np.sqrt(np.diag(bt_covariance(pc, theta)))
     fisher = np.sqrt(np.diag(bt_covariance(pc, theta, robust=False)))
-    boot = bootstrap_scores(arena.a, arena.b, arena.y, m, n_bootstrap=400, rng=8).std(axis=0)
-    np.testing.assert_allclose(sandwich, boot, rtol=0.15)
+    for resampling in ("poisson", "multinomial"):
+        boot = bootstrap_scores(
+            arena.a, arena.b, arena.y, m, n_bootstrap=400, rng=8, resampling=resampling
+        )
+        np.testing.assert_allclose(sandwich, boot.std(axis=0), rtol=0.15)
     # Half-win ties are less variable than the Bernoulli outcomes Fisher assumes.
     assert np.all(sandwich < fisher)
 
@@ -315,17 +318,21 @@ def test_bootstrap_is_seeded_and_independent_of_threads(
     np.testing.assert_allclose(weighted, first, atol=1e-12)
 
 
-def test_bootstrap_chord_fits_equal_full_newton_fits() -> None:
+@pytest.mark.parametrize("resampling", ["poisson", "multinomial"])
+def test_bootstrap_chord_fits_equal_full_newton_fits(resampling: Resampling) -> None:
     d = bt_battles(np.array([0.0, 0.5, 1.0, -0.3, 0.2]), 400, np.random.default_rng(10))
     y = d.y.copy()
     y[::5] = 0.5
-    boot = bootstrap_scores(d.a, d.b, y, 5, n_bootstrap=5, rng=11)
+    boot = bootstrap_scores(d.a, d.b, y, 5, n_bootstrap=5, rng=11, resampling=resampling)
     # Replay the same resamples: counts from the same child generators, fitted from scratch.
     children = np.random.default_rng(11).spawn(1)
     pc = pair_counts(d.a, d.b, y, 5)
     table = pc.counts.T.ravel()
     cells = np.flatnonzero(table > 0)
-    draws = children[0].multinomial(d.a.size, table[cells] / d.a.size, size=5)
+    if resampling == "poisson":  # one Poisson(count) per cell: each row drawn Poisson(1) times
+        draws = children[0].poisson(table[cells], size=(5, cells.size))
+    else:
+        draws = children[0].multinomial(d.a.size, table[cells] / d.a.size, size=5)
     for r in range(5):
         resampled = np.zeros(table.size)
         resampled[cells] = draws[r]

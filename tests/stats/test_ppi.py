@@ -91,6 +91,7 @@ def fit_world(
     lam: float | None = None,
     anchor: tuple[str, float] | None = None,
     hessian: Literal["objective", "pooled"] = "objective",
+    guard: bool = True,
 ) -> RankInterval:
     lab, unl = w.labelled, ~w.labelled
     return ppi_bradley_terry(
@@ -105,6 +106,7 @@ def fit_world(
         lam=lam,
         anchor=anchor,
         hessian=hessian,
+        guard=guard,
     )
 
 
@@ -278,7 +280,7 @@ def test_bt_tuned_lambda_matches_ppi_py(no_tie_world: World) -> None:
     tight = {"ftol": 1e-15, "gtol": 1e-12}
     start = ppi_impl.ppi_logistic_pointestimate(*args, lam=1, optimizer_options=dict(tight))
     stats = ppi_impl._logistic_get_stats(start, *args, np.ones(x.shape[0]), np.ones(x_u.shape[0]))
-    ours = fit_world(w, anchor=("m0", 0.0), hessian="pooled")
+    ours = fit_world(w, anchor=("m0", 0.0), hessian="pooled", guard=False)
     assert ours.method == "ppi++"
     for k in range(1, m):
         lam = ppi_impl._calc_lam_glm(*stats, coord=k - 1, clip=True)
@@ -315,8 +317,8 @@ def test_hessians_agree_at_lambda_zero_and_objective_is_steadier() -> None:
         w = bt_world(np.random.default_rng(300 + seed), accuracy=0.0)
         lab = w.labelled
         classical = width(classical_bradley_terry(w.a[lab], w.b[lab], w.y[lab], w.names))
-        steady.append(width(fit_world(w)) / classical)
-        pooled_ratio.append(width(fit_world(w, hessian="pooled")) / classical)
+        steady.append(width(fit_world(w, guard=False)) / classical)
+        pooled_ratio.append(width(fit_world(w, hessian="pooled", guard=False)) / classical)
     assert np.mean(steady) < 1.01
     assert np.max(steady) < 1.06
     assert np.max(pooled_ratio) > np.max(steady)
@@ -353,6 +355,51 @@ def test_ppi_bt_covers_and_is_not_wider() -> None:
     assert np.mean(rank_hits) >= 1 - ALPHA - 0.05
     assert np.mean(ratio) < 0.9
     assert np.mean(ratio, axis=0).max() < 1.0
+
+
+def position_biased(w: World, rng: np.random.Generator, share: float) -> World:
+    """A judge that says "the first shown won" on ``share`` of the comparisons, else copies a
+    fairly good judge: its labels carry little about the models and much about the order."""
+    return w._replace(f=np.where(rng.random(w.f.size) < share, 1.0, w.f))
+
+
+JUDGES = {  # name: (copy accuracy of bt_world's judge, share of position-biased answers)
+    "good": (0.8, 0.0),
+    "weak": (0.3, 0.0),
+    "useless": (0.0, 0.0),
+    "position-biased": (0.6, 0.85),
+}
+
+
+def test_guarded_ppi_bt_never_wider_than_human_only_and_covers() -> None:
+    """Judges of several qualities, 200 human and 2,000 judge labels per world. The guard keeps
+    every PPI++ interval within the human-only one, where tuning alone left about a fifth of the
+    intervals of weak and position-biased judges wider, at nominal coverage either way."""
+    seeds = 40
+    hits: dict[str, list[np.ndarray]] = {name: [] for name in JUDGES}
+    ratios: dict[str, list[np.ndarray]] = {name: [] for name in JUDGES}
+    unguarded: list[np.ndarray] = []
+    for name, (accuracy, share) in JUDGES.items():
+        for seed in range(seeds):
+            rng = np.random.default_rng(2000 + seed)
+            w = position_biased(bt_world(rng, n=200, big_n=2000, accuracy=accuracy), rng, share)
+            ppi = fit_world(w)
+            lab = w.labelled
+            classical = classical_bradley_terry(w.a[lab], w.b[lab], w.y[lab], w.names)
+            hits[name].append((ppi.ci_low <= w.truth) & (w.truth <= ppi.ci_high))
+            ratios[name].append(width(ppi) / width(classical))
+            assert ((ppi.lam == 0) | (width(ppi) < width(classical))).all()
+            assert ((ppi.lam > 0) | (np.abs(ppi.ci_low - classical.ci_low) < 1e-6)).all()
+            if share > 0:
+                unguarded.append(width(fit_world(w, guard=False)) / width(classical))
+    for name in JUDGES:
+        # 200 intervals per judge: three binomial standard errors are 0.046
+        assert np.mean(hits[name]) >= 1 - ALPHA - 0.046, (name, np.mean(hits[name]))
+        assert np.max(ratios[name]) <= 1 + 1e-8, name  # equal up to Newton's tolerance
+    # 800 intervals in all: three standard errors are 0.023
+    assert np.mean(list(hits.values())) >= 1 - ALPHA - 0.023
+    assert np.mean(ratios["good"]) < 0.8  # a good judge still buys much narrower intervals
+    assert np.mean(np.concatenate(unguarded) > 1 + 1e-9) > 0.1  # the guard had work to do
 
 
 def test_rank_interval_json() -> None:

@@ -382,3 +382,50 @@ def test_mace_restarts_keep_the_best_start(crowd: tuple[str, CrowdLabels, Any]) 
     assert several.log_likelihood is not None and single.log_likelihood is not None
     assert several.log_likelihood >= single.log_likelihood
     assert np.mean(np.asarray(several.labels) != np.asarray(single.labels)) < 0.01
+
+
+def imbalanced(seed: int, rare: float = 0.05) -> tuple[CrowdLabels, np.ndarray]:
+    """MACE's own generative story on imbalanced truth: 2,000 items (5% in class c1), five of
+    20 workers each; a worker knows the answer with probability U(0.3, 0.9), else guesses a
+    fair coin. Returns the labels and each item's true class code."""
+    rng = np.random.default_rng(seed)
+    n_items, n_workers, per_item = 2000, 20, 5
+    truth = (rng.random(n_items) < rare).astype(int)
+    know = rng.uniform(0.3, 0.9, n_workers)
+    item = np.repeat(np.arange(n_items), per_item)
+    worker = np.concatenate([rng.choice(n_workers, per_item, replace=False) for _ in truth])
+    knows = rng.random(item.size) < know[worker]
+    label = np.where(knows, truth[item], (rng.random(item.size) < 0.5).astype(int))
+    data = crowd_labels([f"i{i:04d}" for i in item], [f"w{w}" for w in worker],
+                        [f"c{c}" for c in label])  # fmt: skip
+    order = np.array([int(name[1:]) for name in data.items])
+    return data, truth[order]
+
+
+def test_mace_class_prior_beats_majority_vote_on_imbalanced_data() -> None:
+    """MACE's uniform class prior does far worse than majority vote when one class is rare;
+    a prior from the majority vote, re-estimated, or given (the true one) does better than
+    majority vote. Measured on seeds 0–2: MV 0.932–0.945, uniform 0.647–0.673, majority-vote
+    prior 0.974–0.978, estimated 0.979–0.984."""
+    for seed in range(3):
+        data, truth = imbalanced(seed)
+        assert data.classes == ["c0", "c1"]
+
+        def accuracy_of(result: TruthResult, truth: np.ndarray = truth) -> float:
+            return float(np.mean(np.array([int(y[1:]) for y in result.labels]) == truth))
+
+        mv = accuracy_of(majority_vote(data))
+        assert accuracy_of(mace(data)) < mv - 0.1
+        for prior in ("majority-vote", "estimated", [0.95, 0.05]):
+            result = mace(data, class_prior=prior)
+            assert accuracy_of(result) > mv + 0.02, (seed, prior)
+            assert result.prior is not None and result.prior[1] < 0.2
+        estimated = mace(data, class_prior="estimated").prior
+        assert estimated is not None and abs(estimated[1] - truth.mean()) < 0.02
+
+
+def test_mace_class_prior_is_checked() -> None:
+    data, _ = imbalanced(0)
+    for bad in ([1.0], [0.5, -0.5], "flat"):
+        with pytest.raises(StatsError, match=r"class prior|class_prior"):
+            mace(data, class_prior=bad)  # type: ignore[arg-type]

@@ -21,12 +21,14 @@ import pytest
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from palate.errors import StatsError
+from palate.errors import PalateError, StatsError
+from palate.stats.difficulty_table import load_difficulty_table
 from palate.stats.length_controlled import (
     fit_instruction_difficulty,
     gamed_baselines,
     length_controlled_win_rates,
     length_terms,
+    pin_difficulty_table,
     win_rate_table,
 )
 from palate.stats.winrate import ModelWinRate, check_comparisons
@@ -375,3 +377,82 @@ def test_to_json_has_the_design_keys() -> None:
     assert list(out) == [*keys, "length_controlled_winrate", "lc_standard_error"]
     assert all(np.isfinite(v) for k, v in out.items() if k != "model")
     json.dumps(out)
+
+
+# --- pinned instruction-difficulty tables ------------------------------------------------------
+
+
+def _subset(a: Columns, models: list[str]) -> Columns:
+    keep = np.isin(a.models, models)
+    return Columns(*(column[keep] for column in a))
+
+
+def _lcs(a: Columns, **options: object) -> dict[str, float]:
+    rows = win_rate_table(*a, baseline=BASELINE, length_controlled=True, **options)  # type: ignore[arg-type]
+    return {r.model: _lc(r) for r in rows}
+
+
+def _lc_of(a: Columns, model: str, **options: object) -> float:
+    return _lcs(a, **options)[model]
+
+
+def test_a_pinned_table_keeps_lc_fixed_when_models_are_added(
+    annotated: Columns, tmp_path: Path
+) -> None:
+    """The figure of phi-2 evaluated with 4 others, then with all 12 others: without a table it
+    moves (γ and the slopes are refitted), with a pinned table it does not, whether the table
+    carries the slopes (palate's JSON) or only γ (AlpacaEval's CSV form)."""
+    few = ["phi-2", "alpaca-7b", "vicuna-7b", "claude-2.1", "gpt-3.5-turbo-1106"]
+    small, full = _subset(annotated, few), annotated
+    assert _lc_of(small, "phi-2") != pytest.approx(_lc_of(full, "phi-2"), abs=0.05)
+
+    pinned = pin_difficulty_table(check_comparisons(*small), baseline=BASELINE, source="five")
+    assert pinned.slopes is not None
+    json_path = tmp_path / "difficulty.json"
+    pinned.save(json_path)
+    loaded = load_difficulty_table(json_path)
+    assert loaded == pinned
+    # Pinning what the data would have fitted anyway changes nothing on that data.
+    assert _lc_of(small, "phi-2", difficulty_table=loaded) == pytest.approx(
+        _lc_of(small, "phi-2"), abs=1e-8
+    )
+    csv_path = tmp_path / "instruction_difficulty.csv"
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["", "instruction", "instruction_difficulty"])  # AlpacaEval's columns
+        writer.writerows((k, x, g) for k, (x, g) in enumerate(pinned.gamma.items()))
+    gamma_only = load_difficulty_table(csv_path)
+    assert gamma_only.slopes is None and gamma_only.gamma == pytest.approx(pinned.gamma)
+
+    # A table fitted on other models entirely: the pinned figure is still the same everywhere.
+    others = pin_difficulty_table(
+        check_comparisons(*_subset(annotated, ["NullModel", "falcon-7b-instruct"])),
+        baseline=BASELINE,
+    )
+    for table in (loaded, gamma_only, others):
+        alone, together = (_lcs(a, difficulty_table=table) for a in (small, full))
+        for model in few:
+            assert alone[model] == pytest.approx(together[model], abs=1e-7), (table.source, model)
+
+
+def test_bad_difficulty_tables_are_errors(annotated: Columns, tmp_path: Path) -> None:
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text("instruction,instruction_difficulty\nhello,1.5\nworld,lots\n")
+    with pytest.raises(PalateError, match=r"bad.csv:3: instruction_difficulty"):
+        load_difficulty_table(bad_csv)
+    no_column = tmp_path / "cols.csv"
+    no_column.write_text("instruction,gamma\nhello,1\n")
+    with pytest.raises(PalateError, match="missing column 'instruction_difficulty'"):
+        load_difficulty_table(no_column)
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"instruction_difficulty": {"a": 1,}}')
+    with pytest.raises(PalateError, match=r"broken\.json:1"):
+        load_difficulty_table(broken)
+    with pytest.raises(PalateError, match="no such difficulty table"):
+        load_difficulty_table(tmp_path / "absent.json")
+    short = tmp_path / "short.csv"
+    short.write_text("instruction,instruction_difficulty\nnot a benchmark prompt,0.5\n")
+    with pytest.raises(StatsError, match="no instruction difficulty for instruction"):
+        _lc_of(
+            _subset(annotated, ["phi-2"]), "phi-2", difficulty_table=load_difficulty_table(short)
+        )

@@ -17,6 +17,7 @@ from palate.cli.common import (
     open_store,
 )
 from palate.routing.calibration import calibrate
+from palate.routing.cascade import DEFAULT_MIN_ITEMS
 
 app = typer.Typer(help="Trust-or-escalate routing between judges and humans.",
                   no_args_is_help=True)  # fmt: skip
@@ -62,6 +63,16 @@ def calibrate_command(
     seed: Annotated[
         int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed of the calibration split.")
     ] = 0,
+    min_items: Annotated[
+        int,
+        typer.Option(
+            "--min-items", min=1, help="Fewest calibration items a tested threshold holds."
+        ),
+    ] = DEFAULT_MIN_ITEMS,
+    grid: Annotated[
+        int | None,
+        typer.Option("--grid", min=1, help="Test at most this many thresholds (a coarse grid)."),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -70,6 +81,7 @@ def calibrate_command(
     result = calibrate(
         open_store(db), dataset, judge_source=judge_source, human_source=human_source,
         alpha=alpha, delta=delta, calibration_fraction=calibration_fraction, ties=ties, seed=seed,
+        min_items=min_items, grid=grid,
     )  # fmt: skip
     document = result.to_json()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
@@ -19,7 +20,7 @@ from palate.cli.common import (
     open_store,
 )
 from palate.stats import reports
-from palate.stats.truth import Method
+from palate.stats.truth import ClassPrior, Method
 
 app = typer.Typer(
     help="Win rates, rankings, truth inference, agreement, PPI.", no_args_is_help=True
@@ -51,13 +52,31 @@ def winrate_command(
             "which differs from them only when annotations are missing.",
         ),
     ] = "row",
+    difficulty_table: Annotated[
+        Path | None,
+        typer.Option(
+            "--difficulty-table",
+            help="Pinned instruction difficulties for LC (JSON from --save-difficulty-table, "
+            "or AlpacaEval's instruction_difficulty.csv): figures then ignore other models.",
+        ),
+    ] = None,
+    save_difficulty_table: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-difficulty-table",
+            help="Fit the LC instruction difficulties on this dataset and write them here.",
+        ),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Win rate of each model against a baseline, exactly as AlpacaEval computes it."""
+    if (difficulty_table or save_difficulty_table) and not length_controlled:
+        raise typer.BadParameter("difficulty tables need --length-controlled")
     result = reports.win_rates(
         open_store(db), dataset, baseline, length_controlled=length_controlled,
-        difficulty_by=difficulty_by,
+        difficulty_by=difficulty_by, difficulty_table=difficulty_table,
+        save_difficulty_table=save_difficulty_table,
     )  # fmt: skip
     table = result.models
 
@@ -158,11 +177,23 @@ def truth_command(
     max_iter: Annotated[
         int, typer.Option("--max-iter", min=1, max=100_000, help="EM iterations at most.")
     ] = 100,
+    class_prior: Annotated[
+        ClassPrior,
+        typer.Option(
+            "--class-prior",
+            help="MACE's class prior: 'uniform' (MACE's own), or 'majority-vote' / 'estimated' "
+            "for strongly imbalanced classes, where the uniform prior loses to majority vote.",
+        ),
+    ] = "uniform",
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Infer each item's true label from crowd labels (majority vote, Dawid-Skene, ...)."""
-    document = reports.truth(open_store(db), dataset, method=method, max_iter=max_iter).to_json()
+    if class_prior != "uniform" and method != "mace":
+        raise typer.BadParameter("--class-prior applies to --method mace only")
+    document = reports.truth(
+        open_store(db), dataset, method=method, max_iter=max_iter, class_prior=class_prior
+    ).to_json()
 
     def render() -> None:
         out = Table("item", "label", "confidence", title=f"Inferred labels ({method})")

@@ -14,7 +14,7 @@ import numpy as np
 
 from palate.errors import PalateError
 from palate.ledger.aggregation import record_aggregation
-from palate.routing.cascade import Calibration, calibrate_threshold
+from palate.routing.cascade import DEFAULT_MIN_ITEMS, Calibration, calibrate_threshold
 from palate.routing.verdicts import pair_verdicts
 from palate.store import Store
 
@@ -54,11 +54,15 @@ def calibrate(
     calibration_fraction: float = 0.5,
     ties: Literal["count", "drop"] = "count",
     seed: int = 0,
+    min_items: int = DEFAULT_MIN_ITEMS,
+    grid: int | None = None,
 ) -> RouteCalibration:
     """Certify a confidence threshold above which ``judge_source`` agrees with
     ``human_source`` at rate >= 1 - alpha with probability >= 1 - delta, calibrated on a
     ``calibration_fraction`` of the battles both judged (drawn with ``seed``); ``ties="drop"``
-    leaves out battles the humans called a tie (MT-Bench's agreement without ties)."""
+    leaves out battles the humans called a tie (MT-Bench's agreement without ties). Each
+    tested threshold keeps at least ``min_items`` calibration items, and ``grid`` caps how many
+    thresholds are tested; both are fixed before the labels are seen, so the guarantee holds."""
     if not 0 < calibration_fraction < 1:
         raise PalateError(f"--calibration-fraction must lie in (0, 1), got {calibration_fraction}")
     if judge_source == human_source:
@@ -87,7 +91,12 @@ def calibrate(
     in_calibration = np.zeros(len(verdicts.items), dtype=np.bool_)
     in_calibration[chosen] = True
     calibration = calibrate_threshold(
-        verdicts.confidence[chosen], verdicts.agree[chosen] == 1, alpha=alpha, delta=delta
+        verdicts.confidence[chosen],
+        verdicts.agree[chosen] == 1,
+        alpha=alpha,
+        delta=delta,
+        min_items=min_items,
+        grid=grid,
     )
     rest = ~in_calibration & usable
     trusted = calibration.trust(verdicts.confidence) & rest
@@ -112,6 +121,6 @@ def calibrate(
     }
     options = {"judge_source": judge_source, "human_source": human_source, "alpha": alpha,
                "delta": delta, "calibration_fraction": calibration_fraction, "ties": ties,
-               "seed": seed}  # fmt: skip
+               "seed": seed, "min_items": min_items, "grid": grid}  # fmt: skip
     record_aggregation(store, "route calibrate", [dataset], options, document)
     return RouteCalibration(judge_source=judge_source, calibration=calibration, document=document)

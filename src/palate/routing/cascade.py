@@ -10,10 +10,20 @@ Each candidate λ is the null hypothesis "disagreement among items with confiden
 α", tested with the exact binomial p-value P(Binomial(n_λ, α) ≤ k_λ) (the Clopper-Pearson
 bound). Candidates are tested by fixed-sequence testing from the strictest to the most
 lenient, stopping at the first that is not rejected; this controls the family-wise error at δ
-without any multiplicity correction. Candidates are the distinct calibration confidences that
-hold at least ``min_calibration_labels(alpha, delta)`` items: thresholds with fewer items could
-not be certified even with perfect agreement, and leaving them out depends on the confidences
-alone, never on the labels.
+without any multiplicity correction, for any sequence fixed before the labels are seen.
+Candidates are the distinct calibration confidences that hold at least ``min_items`` items
+(100 by default; never fewer than ``min_calibration_labels(alpha, delta)``: such thresholds
+could not be certified even with perfect agreement), optionally thinned to a coarse
+``grid``. Both choices depend on the confidences and on numbers fixed in advance, never on
+the labels, so the guarantee stands.
+
+Why it matters: the search stops at the first threshold it cannot certify. With the smallest
+possible minimum (15 items at α = 0.15, δ = 0.1, certifiable only with zero disagreements), a
+judge that agrees 95% of the time at the top fails that first test about half the time and
+then certifies nothing, although a looser threshold holding hundreds of items would pass
+easily. A minimum of 100 items per tested threshold avoids most of those early stops; a grid
+of about 10 thresholds removes the later ones (tests/routing/test_cascade.py measures the
+coverage gained at equal validity).
 
 A cascade (judge → stronger judge → humans) calibrates each judge stage on the calibration
 items that reached it, with δ split evenly between judge stages (Bonferroni), so that with
@@ -34,6 +44,10 @@ from scipy.stats import beta as beta_dist
 from scipy.stats import binom
 
 from palate.errors import PalateError
+
+# Items a tested threshold holds at the least, by default: with fewer, a judge that agrees
+# ~90–95% at the top often fails the first test and certifies nothing (see the module doc).
+DEFAULT_MIN_ITEMS = 100
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -125,16 +139,29 @@ def calibrate_threshold(
     *,
     alpha: float = 0.15,
     delta: float = 0.1,
+    min_items: int = DEFAULT_MIN_ITEMS,
+    grid: int | None = None,
 ) -> Calibration:
     """Certify the most lenient confidence threshold whose trusted items agree with humans at
     rate ≥ 1 − ``alpha``, with probability ≥ 1 − ``delta`` over the calibration draw.
 
     ``confidence``: the judge's confidence per calibration item (higher = surer);
-    ``agree``: whether its verdict matched the human's. Raises ``PalateError`` saying how many
-    labels are needed when the split is too small to certify even the strictest threshold.
+    ``agree``: whether its verdict matched the human's. ``min_items``: the fewest calibration
+    items a tested threshold must hold; a split with fewer items tests only its loosest
+    threshold (all items), and no threshold is tested with fewer than
+    ``min_calibration_labels`` items, which could never be certified (``min_items=1`` tests
+    from there, the strictest search). ``grid``: test at most this many thresholds, the first
+    to hold each of ``grid`` item counts evenly spaced from that minimum to all items (None:
+    every distinct confidence). Fix both before looking at the labels. Raises ``PalateError``
+    saying how many labels are needed when the split is too small to certify even the
+    strictest threshold.
     """
     _check_levels(alpha, delta)
     c, a = _inputs(confidence, agree)
+    if min_items < 1:
+        raise PalateError(f"min_items must be at least 1, got {min_items}")
+    if grid is not None and grid < 1:
+        raise PalateError(f"grid must be at least 1, got {grid}")
     need = min_calibration_labels(alpha, delta)
     if c.size < need:
         raise PalateError(
@@ -149,10 +176,10 @@ def calibrate_threshold(
     n_at = last_of_level + 1
     k_at = np.cumsum(~a_sorted)[last_of_level]
     p_values = binom.cdf(k_at, n_at, alpha)
-    tested = n_at >= need
+    tested = _candidates(n_at, max(need, min(min_items, c.size)), grid)
     chosen: int | None = None
     p_chosen: float | None = None
-    for j in np.flatnonzero(tested):
+    for j in tested:
         if p_values[j] > delta:
             break
         chosen, p_chosen = int(j), float(p_values[j])
@@ -170,6 +197,18 @@ def calibrate_threshold(
         agreement_lower=agreement_lower_bound(n - k, n, delta),
         p_value=p_chosen,
     )
+
+
+def _candidates(n_at: IntArray, least: int, grid: int | None) -> IntArray:
+    """Indices of the tested levels, strictest first: those holding ≥ ``least`` items, or with
+    a grid the first level to reach each of ``grid`` evenly spaced item counts."""
+    if grid is None:
+        return np.flatnonzero(n_at >= least)
+    total = int(n_at[-1])
+    if total < least:
+        return np.zeros(0, dtype=np.intp)
+    targets = np.unique(np.ceil(np.linspace(least, total, grid)).astype(np.intp))
+    return np.unique(np.searchsorted(n_at, targets))
 
 
 @dataclass(frozen=True)
@@ -246,6 +285,8 @@ def calibrate_cascade(
     *,
     alpha: float = 0.15,
     delta: float = 0.1,
+    min_items: int = DEFAULT_MIN_ITEMS,
+    grid: int | None = None,
 ) -> Cascade:
     """Calibrate judge stages in order on one calibration split: stage k sees the items no
     earlier stage trusted, at level δ / (number of stages). Every judge is run on every
@@ -265,7 +306,9 @@ def calibrate_cascade(
                 Calibration(None, alpha, per_stage, int(remaining.sum()), 0, 0.0, None, 0.0, None)
             )
             continue
-        calibration = calibrate_threshold(c[remaining], a[remaining], alpha=alpha, delta=per_stage)
+        calibration = calibrate_threshold(
+            c[remaining], a[remaining], alpha=alpha, delta=per_stage, min_items=min_items, grid=grid
+        )
         calibrations.append(calibration)
         remaining &= ~calibration.trust(c)
     return Cascade(list(names), calibrations)

@@ -5,6 +5,12 @@
   drawing the counts of the distinct (pair, outcome, weight) cells from a multinomial with the
   observed frequencies, so we draw counts (a few thousand numbers per replicate), never rows.
   Chatbot Arena does the same (FastChat ``get_bootstrap_result_elo_mle_with_tie``).
+  The Poisson bootstrap (Hanley & MacGibbon 2006, Comput. Methods Programs Biomed. 83:57–62;
+  Chamandy et al. 2012, Google tech. report "Estimating uncertainty for massive data streams")
+  gives every row an independent Poisson(1) count instead; summed over a cell of c rows that is
+  one Poisson(c) draw. It lets the total vary by about √N, which changes nothing at first order
+  (the estimators are smooth functions of the cell frequencies), and numpy draws independent
+  Poisson counts about twice as fast as the sequential binomials of a multinomial.
 - Sandwich (Huber 1967; White 1982): Cov(θ̂) = H⁻¹ J H⁻¹ with H the Hessian of the negative
   log-likelihood and J the summed outer products of per-comparison scores. It stays valid when
   the model is wrong, e.g. when ties are counted as half wins; with J = H it is the Fisher
@@ -20,6 +26,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +40,8 @@ IntArray = npt.NDArray[np.intp]
 
 # Replicates drawn from one child generator: results do not depend on the number of threads.
 BOOTSTRAP_CHUNK = 100
+
+Resampling = Literal["poisson", "multinomial"]
 
 
 def check_comparisons(
@@ -90,8 +99,10 @@ def multinomial_bootstrap(
     n_resamples: int,
     rng: np.random.Generator,
     fit: Callable[[FloatArray], FloatArray],
+    *,
+    resampling: Resampling = "multinomial",
 ) -> FloatArray:
-    """Multinomial bootstrap over cells, fitted chunk by chunk in threads.
+    """Multinomial (or Poisson) bootstrap over cells, fitted chunk by chunk in threads.
 
     ``cell_counts`` are the integer numbers of comparisons in each distinct cell;
     ``to_statistics`` (cells × S) turns resampled cell counts into sufficient statistics, and
@@ -99,6 +110,8 @@ def multinomial_bootstrap(
     ``BOOTSTRAP_CHUNK`` replicates has its own child generator, so the answer for a seed is the
     same on any number of cores.
     """
+    if resampling not in ("poisson", "multinomial"):
+        raise StatsError(f"unknown resampling {resampling!r}; choose poisson or multinomial")
     n_total = round(float(cell_counts.sum()))
     pvals = cell_counts / cell_counts.sum()
     sizes = [
@@ -108,7 +121,11 @@ def multinomial_bootstrap(
     children = rng.spawn(len(sizes))
 
     def one_chunk(k: int) -> FloatArray:
-        draws = children[k].multinomial(n_total, pvals, size=sizes[k]).astype(np.float64)
+        gen = children[k]
+        if resampling == "poisson":
+            draws = gen.poisson(cell_counts, size=(sizes[k], cell_counts.size)).astype(np.float64)
+        else:
+            draws = gen.multinomial(n_total, pvals, size=sizes[k]).astype(np.float64)
         return fit(np.asarray(draws @ to_statistics))
 
     workers = min(len(sizes), os.cpu_count() or 1)

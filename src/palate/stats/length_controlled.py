@@ -38,6 +38,15 @@ prior to stay finite. The prior's scale was chosen on the shipped leaderboard (2
 with the set of models evaluated together: for random subsets of the 13 shipped models, the
 mean error was 0.68 points with 10 models, 2.1 with 7 and 2.5 with 5.
 
+Pinned tables. Because γ (and, without gamed-baseline rows, the slopes labelling the
+synthetic variants) come from the models evaluated together, importing another model moves
+every figure. ``pin_difficulty_table`` fits both once and ``difficulty_table=`` reuses them
+(``palate.stats.difficulty_table``; ``stats winrate --save-difficulty-table`` and
+``--difficulty-table``), so a model's LC then depends on its own rows and the table alone.
+AlpacaEval's own ``instruction_difficulty.csv`` can be read the same way if you have it: it is
+not in the ``alpaca_eval`` wheel (0.6.6 ships only leaderboards and code; the table is
+downloaded from its Hugging Face dataset), so palate cannot ship it.
+
 Exactness. AlpacaEval's figures are reproduced exactly only given two files that AlpacaEval
 downloads from its Hugging Face dataset and that palate neither ships nor fetches:
 ``instruction_difficulty.csv`` (γ) and ``df_gamed.csv`` (the judgements of the baseline's
@@ -69,6 +78,7 @@ import numpy.typing as npt
 from scipy.special import expit
 
 from palate.errors import StatsError
+from palate.stats.difficulty_table import DifficultyTable
 from palate.stats.winrate import (
     Comparisons,
     FloatArray,
@@ -285,9 +295,11 @@ def _fit_models(
     """(φ, ψ, θ) for every model at once: batched Newton on AlpacaEval's per-model objective.
 
     Model k's objective is the loss of its rows (features t, γ, 1) plus ``reg_scale[k]`` times
-    the weighted loss of the regularisation rows (features t, γ; no model term).
+    the weighted loss of the regularisation rows (features t, γ; no model term), labelled
+    ``reg_y`` (one column per model when the labels differ between models).
     """
     n_m = len(reg_scale)
+    reg_targets = reg_y if reg_y.ndim == 2 else reg_y[:, None]
     pairs = [(a, b) for a in range(3) for b in range(a, 3)]
 
     def derivatives(beta: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -302,7 +314,7 @@ def _fit_models(
                 m_code, v * features[:, a] * features[:, b], n_m
             )
         pr = expit(reg_features @ beta[:, :2].T)
-        rr = (pr - reg_y[:, None]) * reg_weight[:, None]
+        rr = (pr - reg_targets) * reg_weight[:, None]
         vr = pr * (1 - pr) * reg_weight[:, None]
         grad[:, :2] += reg_scale[:, None] * (reg_features.T @ rr).T
         for a, b in [(0, 0), (0, 1), (1, 1)]:
@@ -341,6 +353,19 @@ def gamed_baselines(model_names: list[str], baseline: str) -> list[str]:
     ]
 
 
+def pin_difficulty_table(c: Comparisons, *, baseline: str, source: str = "") -> DifficultyTable:
+    """γ and the pooled slopes (φ, ψ) fitted on the models in ``c``, as a table to pin:
+    passed back as ``difficulty_table``, later figures no longer depend on which models share
+    the dataset (see ``palate.stats.difficulty_table``)."""
+    gamma = fit_instruction_difficulty(c)
+    to_fit = np.array([m != baseline for m in c.model_names]) & (_separated(c) == 0)
+    rows = c.judged & to_fit[c.model_code]
+    g_x = gamma[c.instruction_code]
+    phi, psi = _pooled_slopes(c, rows, length_terms(c), g_x) if rows.any() else (0.0, 0.0)
+    table = dict(zip(c.instruction_names, gamma.tolist(), strict=True))
+    return DifficultyTable(table, phi, psi, source or f"fitted on {len(c.model_names)} models")
+
+
 def length_controlled_win_rates(
     c: Comparisons,
     *,
@@ -348,12 +373,21 @@ def length_controlled_win_rates(
     instruction_difficulty: Mapping[str, float] | None = None,
     difficulty_by_row_number: bool = False,
     regularize_to_baseline_lambda: float = REGULARIZE_TO_BASELINE_LAMBDA,
+    difficulty_table: DifficultyTable | None = None,
 ) -> dict[str, LengthControlledWinRate]:
     """AlpacaEval's length-controlled win rate of every model in ``c`` (see the module doc).
 
     ``instruction_difficulty`` maps each instruction to AlpacaEval's γ (e.g. its
     ``instruction_difficulty.csv``, keyed by instruction); without it γ is fitted on ``c``.
+    ``difficulty_table`` pins γ and, where the table has them, the slopes that label the
+    synthetic baseline variants (else each model's own); then each model's figure depends on
+    its own rows and the table only (unless the data hold the baseline's gamed variants, which
+    AlpacaEval shares between all models).
     """
+    if difficulty_table is not None:
+        if instruction_difficulty is not None:
+            raise StatsError("give instruction_difficulty or difficulty_table, not both")
+        instruction_difficulty = difficulty_table.gamma
     names = c.model_names
     n_m, n_x = len(names), len(c.instruction_names)
     judged = c.judged
@@ -388,12 +422,23 @@ def length_controlled_win_rates(
     else:
         pooled_rows = judged & to_fit[c.model_code]
         g_x = gamma[c.instruction_code]
-        phi0, psi0 = _pooled_slopes(c, pooled_rows, t, g_x) if pooled_rows.any() else (0.0, 0.0)
         gap = np.tanh(SYNTHETIC_LENGTH_GAP)
         reg_features = np.concatenate(
             [np.stack([np.full(n_x, s * gap), gamma], axis=1) for s in (1.0, -1.0)]
         )
-        reg_y = expit(reg_features @ np.array([phi0, psi0]))
+        if difficulty_table is None or difficulty_table.slopes is not None:
+            if difficulty_table is not None and difficulty_table.slopes is not None:
+                slopes = difficulty_table.slopes
+            elif pooled_rows.any():
+                slopes = _pooled_slopes(c, pooled_rows, t, g_x)
+            else:
+                slopes = (0.0, 0.0)
+            reg_y = expit(reg_features @ np.array(slopes))
+        else:  # a table without slopes: each model's own, so that nothing else enters
+            own = np.zeros((n_m, 2))
+            for k in np.flatnonzero(to_fit):
+                own[k] = _pooled_slopes(c, judged & (c.model_code == k), t, g_x)
+            reg_y = expit(reg_features @ own.T)
         reg_weight = np.full(2 * n_x, regularize_to_baseline_lambda / (2 * n_x))
         reg_scale = n_judged.astype(np.float64)
 
@@ -409,7 +454,7 @@ def length_controlled_win_rates(
             features,
             c.preferences[rows] - 1.0,
             reg_features,
-            reg_y,
+            reg_y[:, fit_idx] if reg_y.ndim == 2 else reg_y,
             reg_weight,
             reg_scale[fit_idx],
         )
@@ -446,6 +491,7 @@ def win_rate_table(
     length_controlled: bool = False,
     instruction_difficulty: Mapping[str, float] | None = None,
     difficulty_by_row_number: bool = False,
+    difficulty_table: DifficultyTable | None = None,
 ) -> list[ModelWinRate]:
     """The ``stats winrate`` leaderboard: one row per model, sorted as AlpacaEval sorts.
 
@@ -464,6 +510,7 @@ def win_rate_table(
             baseline=baseline,
             instruction_difficulty=instruction_difficulty,
             difficulty_by_row_number=difficulty_by_row_number,
+            difficulty_table=difficulty_table,
         )
         rows = [
             ModelWinRate(

@@ -508,6 +508,7 @@ def ppi_bradley_terry(
     lam: float | None = None,
     anchor: tuple[str, float] | None = None,
     hessian: Hessian = "objective",
+    guard: bool = True,
 ) -> RankInterval:
     """PPI++ Bradley-Terry scores with (1 − alpha) normal intervals, ranks and rank-sets.
 
@@ -523,6 +524,18 @@ def ppi_bradley_terry(
     as PPI++ can make it, and a judge that is poor for one model does not widen the others.
     The price is that the scores come from slightly different fits and average to 1000 only
     up to sampling noise.
+
+    ``guard`` (with ``lam=None``): for each reported score, also fit the classical (λ = 0)
+    estimate and keep it, with λ = 0, when its estimated variance is smaller than the tuned
+    one's; no interval is then wider than the human-only one. Why this is safe: with one
+    Hessian, the asymptotic variance V(λ) = V(0) − 2λc + λ²d is a parabola with its minimum at
+    the λ* that λ̂ estimates, so V(λ*) < V(0) unless λ* = 0, and then both candidates are the
+    same estimator to first order. The guard thus picks PPI++ with probability tending to one
+    whenever it helps and changes nothing asymptotically; it only overrides λ̂ where sampling
+    noise in λ̂, or the finite-sample difference between the labelled and the judge-only
+    Hessians, made the tuned interval wider. Simulated weak and position-biased judges left
+    16–30% of PPI++ intervals wider than human-only (up to 1.3×) without the guard, at the same
+    coverage as with it (tests/stats/test_ppi.py). ``guard=False`` reproduces ppi_py.
 
     ``hessian``: "objective" (default) puts the Hessian of the loss actually minimised,
     (1 − λ)·H_labelled + λ·H_unlabelled, in the sandwich; it reflects which pairs each set
@@ -570,14 +583,27 @@ def ppi_bradley_terry(
         weights = _tuned_lambdas(pairs, _gradients(pairs, start, 1.0, hessian), report)
     else:
         weights = np.full(m, float(lam))
+
+    def estimate(weight: float) -> tuple[FloatArray, FloatArray]:
+        """Reported scores and their variances from the fit at one λ."""
+        fitted = fit(weight, start)
+        g = _gradients(pairs, fitted, weight, hessian)
+        return report @ fitted, _variances(pairs, g, weight, report)
+
     theta = np.empty(m)
     var = np.empty(m)
     for weight in np.unique(weights):
         rows = weights == weight
-        fitted = fit(float(weight), start)
-        g = _gradients(pairs, fitted, float(weight), hessian)
-        theta[rows] = (report @ fitted)[rows]
-        var[rows] = _variances(pairs, g, float(weight), report)[rows]
+        theta_w, var_w = estimate(float(weight))
+        theta[rows], var[rows] = theta_w[rows], var_w[rows]
+    if lam is None and guard and (weights > 0).any():
+        try:
+            theta_0, var_0 = estimate(0.0)
+        except StatsError:  # the human labels alone have no finite fit: nothing to fall back on
+            theta_0, var_0 = theta, var
+        human_only = var_0 < var
+        theta[human_only], var[human_only] = theta_0[human_only], var_0[human_only]
+        weights = np.where(human_only, 0.0, weights)
     score = ELO_SCALE * theta + centre
     se = ELO_SCALE * np.sqrt(np.clip(var, 0, None))
     free = np.ones(m, dtype=bool) if anchor is None else np.array(names) != anchor[0]

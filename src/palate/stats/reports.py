@@ -8,6 +8,7 @@ returns a typed result whose ``to_json()`` is the command's ``--json`` document.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -18,11 +19,12 @@ from palate.stats import data
 from palate.stats.agreement import PairAgreement, agreement_table
 from palate.stats.bradley_terry import Ranking
 from palate.stats.bradley_terry import rank as rank_models
-from palate.stats.length_controlled import win_rate_table
+from palate.stats.difficulty_table import load_difficulty_table
+from palate.stats.length_controlled import pin_difficulty_table, win_rate_table
 from palate.stats.matching import Matched, match
 from palate.stats.ppi import classical_mean, oriented_outcomes, ppi_bradley_terry, ppi_mean
-from palate.stats.truth import Method, TruthResult, infer_truth
-from palate.stats.winrate import ModelWinRate
+from palate.stats.truth import ClassPrior, Method, TruthResult, infer_truth
+from palate.stats.winrate import ModelWinRate, check_comparisons
 from palate.store import Store
 
 Between = Literal["humans", "judges", "humans,judges"]
@@ -95,11 +97,25 @@ def win_rates(
     *,
     length_controlled: bool = False,
     difficulty_by: Literal["row", "instruction"] = "row",
+    difficulty_table: Path | None = None,
+    save_difficulty_table: Path | None = None,
 ) -> WinRates:
     """Win rate of each model of ``dataset`` against ``baseline``, as AlpacaEval computes it
     (percent); ``length_controlled`` adds AlpacaEval 2.0's length-controlled rate, aligning
-    instruction difficulty by annotation row (as the published figures do) or by prompt."""
+    instruction difficulty by annotation row (as the published figures do) or by prompt.
+
+    A pinned ``difficulty_table`` (saved earlier with ``save_difficulty_table``, or
+    AlpacaEval's ``instruction_difficulty.csv``) keeps each model's LC figure from moving when
+    other models are imported into the dataset."""
+    if (difficulty_table or save_difficulty_table) and not length_controlled:
+        raise StatsError("difficulty tables need length_controlled (--length-controlled)")
+    pinned = None if difficulty_table is None else load_difficulty_table(difficulty_table)
     rows = data.against_baseline(store, dataset, baseline, length_controlled=length_controlled)
+    if save_difficulty_table is not None:
+        columns = check_comparisons(rows.models, rows.instructions, rows.preferences,
+                                    rows.model_lengths, rows.baseline_lengths)  # fmt: skip
+        pinned = pin_difficulty_table(columns, baseline=baseline, source=f"dataset {dataset}")
+        pinned.save(save_difficulty_table)
     table = win_rate_table(
         rows.models,
         rows.instructions,
@@ -109,10 +125,12 @@ def win_rates(
         baseline=baseline,
         length_controlled=length_controlled,
         difficulty_by_row_number=difficulty_by == "row",
+        difficulty_table=pinned,
     )
     result = WinRates(baseline=baseline, models=table)
     options = {"baseline": baseline, "length_controlled": length_controlled,
-               "difficulty_by": difficulty_by}  # fmt: skip
+               "difficulty_by": difficulty_by,
+               "difficulty_table": None if pinned is None else pinned.source}  # fmt: skip
     record_aggregation(store, "stats winrate", [dataset], options, result.to_json())
     return result
 
@@ -143,14 +161,25 @@ def rank(
     return result
 
 
-def truth(store: Store, dataset: str, *, method: Method = "ds", max_iter: int = 100) -> TruthResult:
+def truth(
+    store: Store,
+    dataset: str,
+    *,
+    method: Method = "ds",
+    max_iter: int = 100,
+    class_prior: ClassPrior = "uniform",
+) -> TruthResult:
     """Each item's inferred true label from ``dataset``'s crowd labels (majority vote,
-    Dawid-Skene, one-coin, GLAD or MACE), with every worker's estimated accuracy."""
+    Dawid-Skene, one-coin, GLAD or MACE), with every worker's estimated accuracy.
+    ``class_prior`` is MACE's (see ``palate.stats.truth``): not uniform for imbalanced classes."""
+    if class_prior != "uniform" and method != "mace":
+        raise StatsError("a class prior applies to MACE only (--method mace)")
     labels = data.labels(store, dataset)
     result = infer_truth(
-        labels.items, labels.workers, labels.answers, method=method, max_iter=max_iter
-    )
-    options = {"method": method, "max_iter": max_iter}
+        labels.items, labels.workers, labels.answers, method=method, max_iter=max_iter,
+        class_prior=class_prior,
+    )  # fmt: skip
+    options = {"method": method, "max_iter": max_iter, "class_prior": class_prior}
     record_aggregation(store, "stats truth", [dataset], options, result.to_json())
     return result
 
