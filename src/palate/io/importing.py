@@ -126,14 +126,17 @@ def import_file(
             read += 1
             yield record
 
+    # The rows and the record that accounts for them commit together, or neither does.
     ledger = Ledger(store)
-    before = ledger.dataset_last_id(name)
-    added = store.add_records(name, counted())
-    ledger.append(
-        "import",
-        agent=current_agent(),
-        used=[file_ref(path)],
-        generated=[ledger.dataset_rows(name, after_id=before)],
-        attributes={"format": chosen, "read": read, "added": added},
-    )
+    with store.transaction() as tx:
+        before = ledger.dataset_last_id(name, within=tx)
+        added = store.add_records(name, counted(), within=tx)
+        ledger.append(
+            "import",
+            agent=current_agent(),
+            used=[file_ref(path)],
+            generated=[ledger.dataset_rows(name, after_id=before, within=tx)],
+            attributes={"format": chosen, "read": read, "added": added},
+            within=tx,
+        )
     return ImportResult(dataset=name, format=chosen, records=added, read=read)

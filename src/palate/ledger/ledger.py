@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
+from sqlalchemy import Connection
 
 from palate.errors import PalateError
 from palate.ledger import merkle
@@ -88,11 +89,14 @@ class Ledger:
         attributes: Mapping[str, Any] | None = None,
         supersedes: str | None = None,
         revokes: str | None = None,
+        within: Connection | None = None,
     ) -> LedgerEntry:
         """Append one record: ``agent`` carried out ``activity``, which used and generated
         the given entities. ``supersedes``/``revokes`` name an earlier record (index or id
-        prefix) that this one corrects or withdraws."""
-        with sql.ledger_writer(self.store) as writer:
+        prefix) that this one corrects or withdraws. With ``within`` (a
+        ``Store.transaction()``) the record commits together with that transaction's rows,
+        or not at all."""
+        with sql.ledger_writer(self.store, within) as writer:
             index, last = writer.tip()
             record = build_record(
                 index=index,
@@ -159,17 +163,20 @@ class Ledger:
         assert row is not None
         return Revision(index=index, id=row[2].hex())
 
-    def dataset_last_id(self, dataset: str) -> int:
+    def dataset_last_id(self, dataset: str, within: Connection | None = None) -> int:
         """The largest record id in the dataset now (0 if it is empty or absent): pass it
         as ``after_id`` to ``dataset_rows`` after adding rows, to name just those."""
-        return sql.dataset_max_id(self.store, dataset)
+        return sql.dataset_max_id(self.store, dataset, within)
 
-    def dataset_rows(self, dataset: str, after_id: int | None = None) -> EntityRef:
-        """The dataset's records with id > ``after_id`` (all when None), as they are now,
-        named by the Merkle root of their content hashes in id order."""
+    def dataset_rows(
+        self, dataset: str, after_id: int | None = None, within: Connection | None = None
+    ) -> EntityRef:
+        """The dataset's records with id > ``after_id`` (all when None), as they are now
+        (``within`` a transaction: as that transaction sees them), named by the Merkle root
+        of their content hashes in id order."""
         after = after_id or 0
-        upto = max(sql.dataset_max_id(self.store, dataset), after)
-        hashes = sql.dataset_row_hashes(self.store, dataset, after, upto)  # unknown: error
+        upto = max(sql.dataset_max_id(self.store, dataset, within), after)
+        hashes = sql.dataset_row_hashes(self.store, dataset, after, upto, within)  # unknown: error
         return EntityRef(
             kind="dataset-rows",
             id=dataset_rows_id(dataset, after, upto),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -123,24 +124,35 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------
 
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction, committed when the block ends and rolled back if it
+        raises. Pass it as ``within=`` to writes that must land together, such as an
+        import's rows and the ledger record that accounts for them."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
     def add_records(
         self,
         dataset: str,
         items: Iterable[Record],
         progress: Callable[[int], None] | None = None,
+        *,
+        within: Connection | None = None,
     ) -> int:
         """Add records to a dataset in one transaction; return how many were new.
 
-        If ``items`` raises part-way (a malformed line), nothing is written.
+        If ``items`` raises part-way (a malformed line), nothing is written. With ``within``
+        (a ``transaction()``), the rows become part of that transaction instead.
         """
-        with self.engine.connect() as conn, conn.begin():
-            dataset_id = self._ensure_dataset(conn, dataset)
-            rows = (record_row(dataset_id, r) for r in items)
-            if self.backend == "postgresql":
-                added = _copy_rows_postgres(conn, dataset_id, rows, progress)
-            else:
-                added = _insert_rows_sqlite(conn, rows, progress)
-        return added
+        if within is None:
+            with self.transaction() as conn:
+                return self.add_records(dataset, items, progress, within=conn)
+        dataset_id = self._ensure_dataset(within, dataset)
+        rows = (record_row(dataset_id, r) for r in items)
+        if self.backend == "postgresql":
+            return _copy_rows_postgres(within, dataset_id, rows, progress)
+        return _insert_rows_sqlite(within, rows, progress)
 
     def _ensure_dataset(self, conn: Connection, name: str) -> int:
         dialect_insert = pg_insert if self.backend == "postgresql" else sqlite_insert
