@@ -143,3 +143,28 @@ def test_an_import_killed_between_rows_and_record_leaves_neither(
     import_file(store, data, fmt="arena", dataset="arena")
     assert _counts(store)[1] == before[1] + 500
     assert Ledger(store, key_dir=tmp_path / "keys").verify().ok
+
+
+def test_judge_run_batches_are_written_with_their_record(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from palate.judges.run import write_batch
+    from palate.schema import Comparison
+
+    import_file(store, _battles(tmp_path / "a.jsonl", 12), fmt="arena", dataset="arena")
+    judged = [r for r in store.iter_records("arena") if isinstance(r, Comparison)]
+    assert write_batch(store, "arena.judged", judged[:6], "scripted") == 6
+    assert write_batch(store, "arena.judged", judged[:6], "scripted") == 0  # nothing new
+    ledger = Ledger(store, key_dir=tmp_path / "keys")
+    assert ledger.verify().ok and ledger.size() == 2  # the import and one batch
+
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the ledger write failed")
+
+    before = _counts(store)
+    monkeypatch.setattr(Ledger, "append", fail)
+    with pytest.raises(RuntimeError):
+        write_batch(store, "arena.judged", judged[6:], "scripted")
+    monkeypatch.undo()
+    assert _counts(store) == before
+    assert ledger.verify().ok

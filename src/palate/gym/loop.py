@@ -345,11 +345,14 @@ class Gym:
         return f"{self.prefix}-{arm}-{kind}"
 
     def _store(self, dataset: str, records: Sequence[Comparison]) -> EntityRef:
-        """Store records and name exactly the rows just added (for the ledger)."""
-        with self.timer.stage("store"):
-            after = self.ledger.dataset_last_id(dataset)
-            self.store.add_records(dataset, records)
-            return self.ledger.dataset_rows(dataset, after_id=after)
+        """Store records with the ledger record that accounts for them (in one transaction);
+        return the name of exactly the rows just added."""
+        with self.timer.stage("store"), self.store.transaction() as tx:
+            after = self.ledger.dataset_last_id(dataset, within=tx)
+            self.store.add_records(dataset, records, within=tx)
+            rows = self.ledger.dataset_rows(dataset, after_id=after, within=tx)
+            self.ledger.append("gym.store", agent=AGENT, generated=[rows], within=tx)
+            return rows
 
     def _judge_config(self, judges: Sequence[PairwiseJudge]) -> EntityRef:
         described = []

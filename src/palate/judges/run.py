@@ -3,7 +3,8 @@
 The pairs are the first two responses of each distinct (item, model pair) among the dataset's
 comparisons. Each pair's seed comes from ``swap_seed``, so a pair gets the same presentation
 order (and the same cache key) whichever run, resumed or not, judges it. Results are written
-in input order, in batches, as they complete; records are content-hashed, so a resumed run
+in input order, in batches, as they complete, each batch with the ledger record that accounts
+for it (one transaction); records are content-hashed, so a resumed run
 rewrites nothing that is already there, and calls come back from the cache.
 """
 
@@ -19,6 +20,8 @@ from palate.judges.base import PairTask, PairwiseJudge
 from palate.judges.config import OpenAIJudgeConfig
 from palate.judges.openai_judge import OpenAIJudge
 from palate.judges.swap import SwapPolicy, first_order, judge_with_swap, swap_seed
+from palate.ledger import Ledger
+from palate.ledger.provenance import current_agent
 from palate.schema import Comparison, Response, Rubric
 from palate.store import Store
 from palate.store.judge_cache import JudgeCallCache
@@ -180,7 +183,7 @@ async def run_judge_async(
                 return
             written += len(batch)
             scored += sum(c.unscored is None for c in batch)
-            added += await asyncio.to_thread(store.add_records, out, batch)
+            added += await asyncio.to_thread(write_batch, store, out, batch, judge.source.name)
 
     try:
         for index, task in enumerate(tasks()):
@@ -207,6 +210,25 @@ async def run_judge_async(
         cache_hits=int(getattr(judge, "cache_hits", 0)),
         added=added,
     )
+
+
+def write_batch(store: Store, out: str, batch: list[Comparison], judge: str) -> int:
+    """Store a batch of judgements with the ledger record that accounts for them, in one
+    transaction: a run stopped at any point leaves no judgement the ledger does not know.
+    Return how many were new (a batch that adds nothing is not recorded)."""
+    ledger = Ledger(store)
+    with store.transaction() as tx:
+        after = ledger.dataset_last_id(out, within=tx)
+        added = store.add_records(out, batch, within=tx)
+        if added:
+            ledger.append(
+                "judge-batch",
+                agent=current_agent(),
+                generated=[ledger.dataset_rows(out, after_id=after, within=tx)],
+                attributes={"judge": judge, "added": added},
+                within=tx,
+            )
+    return added
 
 
 def run_judge(
