@@ -25,7 +25,7 @@ from palate.schema import Comparison, Rating, record_adapter
 from palate.schema.hashing import canonical_bytes, record_dict
 from palate.store import migrate
 from palate.store.engine import make_engine, normalise_url
-from palate.store.tables import RECORD_COLUMNS, datasets, records
+from palate.store.tables import RECORD_COLUMNS, datasets, pair_texts, records
 
 BATCH_SIZE = 10_000
 
@@ -45,7 +45,8 @@ class DatasetInfo:
 
 def record_row(dataset_id: int, record: Record) -> tuple[Any, ...]:
     """The ``records`` row for a record, in ``RECORD_COLUMNS`` order."""
-    encoded = canonical_bytes(record_dict(record))
+    data = record_dict(record)
+    encoded = canonical_bytes(data)
     digest = hashlib.sha256(encoded).hexdigest()
     body = encoded.decode()
     unscored = record.unscored is not None
@@ -69,6 +70,7 @@ def record_row(dataset_id: int, record: Record) -> tuple[Any, ...]:
             record.judge.name,
             record.dimension,
             unscored,
+            *pair_texts(data),
             body,
         )
     return (
@@ -89,6 +91,9 @@ def record_row(dataset_id: int, record: Record) -> tuple[Any, ...]:
         record.rater.name,
         record.dimension,
         unscored,
+        None,
+        None,
+        None,
         body,
     )
 

@@ -8,9 +8,10 @@ each plain text or conversational (lists of ``{role, content}`` messages).
 
 All judgements of the same two responses to the same prompt are pooled before a pair is
 formed, so that ties, AlpacaEval strengths, low agreement and rubric dimensions are handled
-by the stated ``PairPolicy`` instead of by whichever judgement came last. Bodies are decoded
-with msgspec into the few fields needed (the rest of the JSON is skipped, not built), and
-columns go straight into Arrow: at a million comparisons that is the whole cost.
+by the stated ``PairPolicy`` instead of by whichever judgement came last. Plain text pairs
+are read from the store's text columns; other records' bodies are decoded with msgspec into
+the few fields needed (the rest of the JSON is skipped, not built). Columns go straight into
+Arrow.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import pyarrow as pa
 from datasets import Dataset
 
 from palate.store import Store
-from palate.store.training import comparison_bodies, count_unscored
+from palate.store.training import ComparisonRow, comparison_rows, count_unscored
 from palate.train.config import PairPolicy
 
 Content = str | list[dict[str, str]]
@@ -109,33 +110,46 @@ def _outcome(c: _Comparison) -> tuple[int, int, float] | str:
     return 0, 1, 1.0 - c.winner
 
 
+def _judgement(row: ComparisonRow) -> tuple[_Part, _Part, _Part, float, str | None] | str:
+    """(prompt, preferred-side response, other response, preference, dimension) of a stored
+    comparison, from its text columns when it has them, else from its JSON body; or the
+    reason it gives no pair."""
+    prompt_text, text_a, text_b, outcome, dimension, body = row
+    if body is None:  # a plain text pair: its outcome column is the preference for text_a
+        return _Part(text=prompt_text), _Part(text=text_a), _Part(text=text_b), outcome, dimension
+    c = _decoder.decode(body)
+    found = _outcome(c)
+    if isinstance(found, str):
+        return found
+    i, j, p = found
+    return c.prompt, c.responses[i], c.responses[j], p, c.dimension
+
+
 def pool_pairs(
-    bodies: Iterable[list[str]], policy: PairPolicy, report: BuildReport
+    rows: Iterable[list[ComparisonRow]], policy: PairPolicy, report: BuildReport
 ) -> dict[tuple[str, str, str], Pair]:
-    """Pool the judgements in ``bodies`` by (prompt, unordered response pair)."""
+    """Pool the judgements in ``rows`` by (prompt, unordered response pair)."""
     weights = policy.dimension_weights
     pairs: dict[tuple[str, str, str], Pair] = {}
-    for batch in bodies:
+    for batch in rows:
         report.judgements += len(batch)
-        for body in batch:
-            c = _decoder.decode(body)
-            outcome = _outcome(c)
-            if isinstance(outcome, str):
-                report.dropped[outcome] += 1
+        for row in batch:
+            judgement = _judgement(row)
+            if isinstance(judgement, str):
+                report.dropped[judgement] += 1
                 continue
-            i, j, p = outcome
-            w = 1.0 if weights is None else weights.get(c.dimension or "", 0.0)
+            prompt, a, b, p, dimension = judgement
+            w = 1.0 if weights is None else weights.get(dimension or "", 0.0)
             if w <= 0:
                 report.dropped["dimension weight 0"] += 1
                 continue
-            a, b = c.responses[i], c.responses[j]
             ka, kb = _key(a), _key(b)
             if ka > kb:  # one orientation per unordered pair
                 a, b, ka, kb, p = b, a, kb, ka, 1.0 - p
-            key = (_key(c.prompt), ka, kb)
+            key = (_key(prompt), ka, kb)
             pair = pairs.get(key)
             if pair is None:
-                pair = pairs[key] = Pair(c.prompt, a, b)
+                pair = pairs[key] = Pair(prompt, a, b)
             pair.weight += w
             pair.weighted_preference += w * p
             if p > 0.5:
@@ -210,8 +224,8 @@ def _read(store: Store, dataset: str, policy: PairPolicy, report: BuildReport) -
     unscored = count_unscored(store, dataset)
     if unscored:
         report.dropped["unscored"] += unscored
-    bodies = comparison_bodies(store, dataset, judged_by=policy.judged_by, dimensions=dimensions)
-    return list(pool_pairs(bodies, policy, report).values())
+    rows = comparison_rows(store, dataset, judged_by=policy.judged_by, dimensions=dimensions)
+    return list(pool_pairs(rows, policy, report).values())
 
 
 def preference_dataset(
@@ -273,11 +287,10 @@ def prompt_dataset(store: Store, dataset: str, policy: PairPolicy) -> tuple[Data
     conversational = policy.format == "conversational"
     prompts: list[Any] = []
     seen: set[str] = set()
-    bodies = comparison_bodies(store, dataset, judged_by=policy.judged_by)
-    for batch in bodies:
+    for batch in comparison_rows(store, dataset, judged_by=policy.judged_by):
         report.judgements += len(batch)
-        for body in batch:
-            prompt = _decoder.decode(body).prompt
+        for prompt_text, _a, _b, _outcome_a, _dimension, body in batch:
+            prompt = _Part(text=prompt_text) if body is None else _decoder.decode(body).prompt
             key = _key(prompt)
             if key in seen:
                 continue
