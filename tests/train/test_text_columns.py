@@ -31,7 +31,8 @@ def _comparisons() -> list[Comparison]:
     for i in range(40):
         texts = [Response(model="a", text=f"answer {i % 7}"), Response(model="b", text=f"r{i % 5}")]
         outcome: dict[str, object] = [{"winner": 0}, {"winner": 1}, {"tie": True},
-                                      {"strength": 1.2, "winner": 0}, {"strength": 1.8, "winner": 1}][i % 5]  # fmt: skip
+                                      {"strength": 1.2, "winner": 0},
+                                      {"strength": 1.8, "winner": 1}][i % 5]  # fmt: skip
         out.append(Comparison(prompt=Prompt(text=f"p{i % 9}"), responses=texts, judge=human,
                               dimension=["style", None][i % 2], **outcome))  # type: ignore[arg-type]  # fmt: skip
     chat = [Message(role="user", content="hi")]
