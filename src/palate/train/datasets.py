@@ -20,7 +20,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import orjson
@@ -110,13 +110,9 @@ def _outcome(c: _Comparison) -> tuple[int, int, float] | str:
     return 0, 1, 1.0 - c.winner
 
 
-def _judgement(row: ComparisonRow) -> tuple[_Part, _Part, _Part, float, str | None] | str:
-    """(prompt, preferred-side response, other response, preference, dimension) of a stored
-    comparison, from its text columns when it has them, else from its JSON body; or the
-    reason it gives no pair."""
-    prompt_text, text_a, text_b, outcome, dimension, body = row
-    if body is None:  # a plain text pair: its outcome column is the preference for text_a
-        return _Part(text=prompt_text), _Part(text=text_a), _Part(text=text_b), outcome, dimension
+def _from_body(body: str) -> tuple[_Part, _Part, _Part, float, str | None] | str:
+    """(prompt, one response, the other, preference for the first, dimension) of a stored
+    comparison's JSON body, or the reason it gives no pair."""
     c = _decoder.decode(body)
     found = _outcome(c)
     if isinstance(found, str):
@@ -125,31 +121,48 @@ def _judgement(row: ComparisonRow) -> tuple[_Part, _Part, _Part, float, str | No
     return c.prompt, c.responses[i], c.responses[j], p, c.dimension
 
 
+PairKey = tuple[str, str, str]  # prompt, and the two responses in sorted order
+_TextRow = tuple[str, str, str, float, str | None, str | None]
+
+
 def pool_pairs(
     rows: Iterable[list[ComparisonRow]], policy: PairPolicy, report: BuildReport
-) -> dict[tuple[str, str, str], Pair]:
-    """Pool the judgements in ``rows`` by (prompt, unordered response pair)."""
+) -> dict[PairKey, Pair]:
+    """Pool the judgements in ``rows`` by (prompt, unordered response pair).
+
+    Plain text pairs come with their texts and outcome as columns: for them the loop is
+    kept to dictionary work, and response objects are made once per pair, not per row."""
     weights = policy.dimension_weights
-    pairs: dict[tuple[str, str, str], Pair] = {}
+    pairs: dict[PairKey, Pair] = {}
+    parts: tuple[_Part, _Part, _Part] | None
     for batch in rows:
         report.judgements += len(batch)
-        for row in batch:
-            judgement = _judgement(row)
-            if isinstance(judgement, str):
-                report.dropped[judgement] += 1
-                continue
-            prompt, a, b, p, dimension = judgement
+        # Typed as texts: where they are NULL, ``body`` is set and they are replaced below.
+        for kp, ka, kb, p, dimension, body in cast(list[_TextRow], batch):
+            if body is None:  # texts in columns; ``p`` is the preference for text_a
+                parts = None
+            else:
+                judgement = _from_body(body)
+                if isinstance(judgement, str):
+                    report.dropped[judgement] += 1
+                    continue
+                prompt, a, b, p, dimension = judgement
+                parts = prompt, a, b
+                kp, ka, kb = _key(prompt), _key(a), _key(b)
             w = 1.0 if weights is None else weights.get(dimension or "", 0.0)
             if w <= 0:
                 report.dropped["dimension weight 0"] += 1
                 continue
-            ka, kb = _key(a), _key(b)
             if ka > kb:  # one orientation per unordered pair
-                a, b, ka, kb, p = b, a, kb, ka, 1.0 - p
-            key = (_key(prompt), ka, kb)
+                ka, kb, p = kb, ka, 1.0 - p
+                if parts is not None:
+                    parts = parts[0], parts[2], parts[1]
+            key = (kp, ka, kb)
             pair = pairs.get(key)
             if pair is None:
-                pair = pairs[key] = Pair(prompt, a, b)
+                if parts is None:
+                    parts = _Part(text=kp), _Part(text=ka), _Part(text=kb)
+                pair = pairs[key] = Pair(*parts)
             pair.weight += w
             pair.weighted_preference += w * p
             if p > 0.5:
