@@ -156,7 +156,7 @@ def test_judge_run_batches_are_written_with_their_record(
     assert write_batch(store, "arena.judged", judged[:6], "scripted") == 6
     assert write_batch(store, "arena.judged", judged[:6], "scripted") == 0  # nothing new
     ledger = Ledger(store, key_dir=tmp_path / "keys")
-    assert ledger.verify().ok and ledger.size() == 2  # the import and one batch
+    assert ledger.verify().ok and ledger.size() == 3  # the import and both batches
 
     def fail(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("the ledger write failed")

@@ -347,11 +347,10 @@ class Gym:
     def _store(self, dataset: str, records: Sequence[Comparison]) -> EntityRef:
         """Store records with the ledger record that accounts for them (in one transaction);
         return the name of exactly the rows just added."""
-        with self.timer.stage("store"), self.store.transaction() as tx:
-            after = self.ledger.dataset_last_id(dataset, within=tx)
-            self.store.add_records(dataset, records, within=tx)
-            rows = self.ledger.dataset_rows(dataset, after_id=after, within=tx)
-            self.ledger.append("gym.store", agent=AGENT, generated=[rows], within=tx)
+        with self.timer.stage("store"):
+            _added, rows = self.ledger.add_records(
+                dataset, records, activity="gym.store", agent=AGENT
+            )
             return rows
 
     def _judge_config(self, judges: Sequence[PairwiseJudge]) -> EntityRef:

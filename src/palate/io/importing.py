@@ -127,16 +127,12 @@ def import_file(
             yield record
 
     # The rows and the record that accounts for them commit together, or neither does.
-    ledger = Ledger(store)
-    with store.transaction() as tx:
-        before = ledger.dataset_last_id(name, within=tx)
-        added = store.add_records(name, counted(), within=tx)
-        ledger.append(
-            "import",
-            agent=current_agent(),
-            used=[file_ref(path)],
-            generated=[ledger.dataset_rows(name, after_id=before, within=tx)],
-            attributes={"format": chosen, "read": read, "added": added},
-            within=tx,
-        )
+    added, _rows = Ledger(store).add_records(
+        name,
+        counted(),
+        activity="import",
+        agent=current_agent(),
+        used=[file_ref(path)],
+        attributes=lambda added: {"format": chosen, "read": read, "added": added},
+    )
     return ImportResult(dataset=name, format=chosen, records=added, read=read)

@@ -215,19 +215,14 @@ async def run_judge_async(
 def write_batch(store: Store, out: str, batch: list[Comparison], judge: str) -> int:
     """Store a batch of judgements with the ledger record that accounts for them, in one
     transaction: a run stopped at any point leaves no judgement the ledger does not know.
-    Return how many were new (a batch that adds nothing is not recorded)."""
-    ledger = Ledger(store)
-    with store.transaction() as tx:
-        after = ledger.dataset_last_id(out, within=tx)
-        added = store.add_records(out, batch, within=tx)
-        if added:
-            ledger.append(
-                "judge-batch",
-                agent=current_agent(),
-                generated=[ledger.dataset_rows(out, after_id=after, within=tx)],
-                attributes={"judge": judge, "added": added},
-                within=tx,
-            )
+    Return how many were new."""
+    added, _rows = Ledger(store).add_records(
+        out,
+        batch,
+        activity="judge-batch",
+        agent=current_agent(),
+        attributes=lambda added: {"judge": judge, "added": added},
+    )
     return added
 
 

@@ -9,7 +9,7 @@ history is caught even if whoever made it also rewrote the stored hashes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ from palate.ledger.provenance import (
 from palate.ledger.verify import VerifyResult, origin_of, verify_ledger
 from palate.store import Store
 from palate.store import ledger as sql
+from palate.store.store import Record
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,35 @@ class Ledger:
             writer.insert(batch)
             added += len(batch)
         return added
+
+    def add_records(
+        self,
+        dataset: str,
+        items: Iterable[Record],
+        *,
+        activity: str,
+        agent: str,
+        used: Sequence[EntityRef] = (),
+        attributes: Callable[[int], Mapping[str, Any]] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[int, EntityRef]:
+        """Add records to a dataset together with the ledger record that accounts for them,
+        in one transaction: both land or neither does. The record generated exactly the
+        rows added (none, when all were there already: the attempt is still recorded);
+        ``attributes`` is called with how many were new. Return (rows added, their entity)."""
+        with self.store.transaction() as tx:
+            after = self.dataset_last_id(dataset, within=tx)
+            added = self.store.add_records(dataset, items, progress, within=tx)
+            rows = self.dataset_rows(dataset, after_id=after, within=tx)
+            self.append(
+                activity,
+                agent=agent,
+                used=used,
+                generated=[rows],
+                attributes=attributes(added) if attributes else None,
+                within=tx,
+            )
+        return added, rows
 
     def _revision(self, ref: str, before: int) -> Revision:
         index = self.resolve(ref)

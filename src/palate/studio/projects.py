@@ -306,14 +306,16 @@ def export_project(studio: StudioStore, project_id: int, dataset: str, agent: st
     used = (
         [EntityRef(kind="rubric", id=project.rubric, hash=project.rubric)] if project.rubric else []
     )
-    with studio.store.transaction() as tx:  # the rows and their record land together
-        added = studio.store.add_records(dataset, records, within=tx)
-        ledger.append(
-            "studio-export",
-            agent=agent,
-            used=used,
-            generated=[ledger.dataset_rows(dataset, within=tx)],
-            attributes={"project": project.name, "records": len(records), "added": added},
-            within=tx,
-        )
+    added, _rows = ledger.add_records(
+        dataset,
+        records,
+        activity="studio-export",
+        agent=agent,
+        used=used,
+        attributes=lambda added: {
+            "project": project.name,
+            "records": len(records),
+            "added": added,
+        },
+    )
     return added
