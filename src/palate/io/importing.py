@@ -126,13 +126,17 @@ def import_file(
             read += 1
             yield record
 
+    try:
+        used = [file_ref(path)]
+    except OSError:  # unreadable: reading it below fails with the one-line reason
+        used = []
     # The rows and the record that accounts for them commit together, or neither does.
     added, _rows = Ledger(store).add_records(
         name,
         counted(),
         activity="import",
         agent=current_agent(),
-        used=[file_ref(path)],
+        used=used,
         attributes=lambda added: {"format": chosen, "read": read, "added": added},
     )
     return ImportResult(dataset=name, format=chosen, records=added, read=read)
