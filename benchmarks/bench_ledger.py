@@ -1,12 +1,16 @@
-"""Ledger throughput: appending records in bulk, and verifying them, each against a bare
-``hashlib`` loop over the same canonical bytes (SHA-256 of every record, nothing else),
-measured in the same run.
+"""Ledger throughput: appending records in bulk, and verifying them, against the floor
+measured in the same run on the same database.
 
-Appending includes building each PROV record, its RFC 8785 bytes, its leaf hash and chain
-link, and the database insert; verifying includes reading every record back, recomputing
-every leaf, the chain and the Merkle root, and checking a signed checkpoint.
+- Append floor: SHA-256 of every record's bytes plus an ``executemany`` insert of exactly
+  the rows the ledger stores (the same bundles of bytes, in a table of the same shape).
+- Verify floor: reading those rows back, splitting the bundles and SHA-256 of every record.
+Palate's append also builds each PROV record and its RFC 8785 bytes and chains it to the
+one before; its verify also checks every chain link, the Merkle root, a signed checkpoint
+and every entity the records name. Floor and palate take turns (``--rounds``), each figure
+is the best of its rounds, and the ratio to a bare hashing loop is printed beside.
 
-    python benchmarks/bench_ledger.py [--quick] [--records N] [--backend sqlite|postgresql|both]
+    python benchmarks/bench_ledger.py [--quick] [--records N] [--rounds R]
+                                      [--backend sqlite|postgresql|both]
 """
 
 from __future__ import annotations
@@ -24,10 +28,9 @@ from sqlalchemy import create_engine, text
 
 from palate.ledger import Activity, EntityRef, Ledger
 from palate.store import Store
-from palate.store.ledger import iter_entries
 
 PG_SERVER = "postgresql+psycopg://127.0.0.1:5432/test"
-TARGET_RATIO = 3.0
+TARGET_RATIO = 1.5
 
 
 def activities(n: int) -> Iterator[Activity]:
@@ -43,6 +46,49 @@ def activities(n: int) -> Iterator[Activity]:
         )  # fmt: skip
 
 
+def stored_rows(store: Store) -> list[tuple[int, bytes, bytes, str]]:
+    with store.engine.connect() as conn:
+        query = text("SELECT idx, records, leaves, time FROM ledger_entries ORDER BY idx")
+        return [(int(i), bytes(r), bytes(h), t) for i, r, h, t in conn.execute(query)]
+
+
+def floor_append(store: Store, rows: list[tuple[int, bytes, bytes, str]]) -> float:
+    """Hash every record of the stored rows, then insert the same rows with executemany."""
+    mark = "%s" if store.backend == "postgresql" else "?"
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS floor_entries"))
+        conn.execute(text("CREATE TABLE floor_entries AS SELECT * FROM ledger_entries WHERE 1=0"))
+    sha256 = hashlib.sha256
+    with store.engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        start = time.perf_counter()
+        with conn.begin():
+            for _idx, bundle, _leaves, _time in rows:
+                for body in bundle.split(b"\n"):
+                    sha256(b"\x00" + body).digest()
+            cursor = driver.cursor()
+            cursor.executemany(
+                f"INSERT INTO floor_entries (idx, records, leaves, time) "
+                f"VALUES ({mark}, {mark}, {mark}, {mark})",
+                rows,
+            )
+            cursor.close()
+        return time.perf_counter() - start
+
+
+def floor_verify(store: Store) -> float:
+    """Read the ledger's rows back, split the bundles, hash every record."""
+    sha256 = hashlib.sha256
+    start = time.perf_counter()
+    with store.engine.connect() as conn:
+        query = text("SELECT records, leaves FROM ledger_entries ORDER BY idx")
+        for bundle, _leaves in conn.execute(query):
+            for body in bytes(bundle).split(b"\n"):
+                sha256(b"\x00" + body).digest()
+    return time.perf_counter() - start
+
+
 def bare_hashlib(bodies: list[bytes]) -> float:
     sha256 = hashlib.sha256
     start = time.perf_counter()
@@ -51,32 +97,42 @@ def bare_hashlib(bodies: list[bytes]) -> float:
     return time.perf_counter() - start
 
 
-def run(name: str, url: str, n: int, keys: Path) -> bool:
-    ledger = Ledger(Store(url), key_dir=keys)
-    items = list(activities(n))  # the caller's data, made before the clock starts
-    start = time.perf_counter()
-    ledger.append_many(items)
-    append_s = time.perf_counter() - start
-    del items
-    ledger.checkpoint()
-    start = time.perf_counter()
-    result = ledger.verify()
-    verify_s = time.perf_counter() - start
-    assert result.ok and result.records == n, result
-    bodies = [row[1] for batch in iter_entries(ledger.store) for row in batch]
-    base_s = min(bare_hashlib(bodies) for _ in range(3))
-    ledger.store.close()
+def run(name: str, urls: list[str], n: int, keys: Path) -> bool:
+    best = {"append": float("inf"), "verify": float("inf")}
+    floor = dict(best)
+    bare = float("inf")
+    for url in urls:  # one fresh store per round
+        ledger = Ledger(Store(url), key_dir=keys)
+        items = list(activities(n))  # the caller's data, made before the clock starts
+        start = time.perf_counter()
+        ledger.append_many(items)
+        best["append"] = min(best["append"], time.perf_counter() - start)
+        del items
+        rows = stored_rows(ledger.store)
+        floor["append"] = min(floor["append"], floor_append(ledger.store, rows))
+        ledger.checkpoint()
+        start = time.perf_counter()
+        result = ledger.verify()
+        best["verify"] = min(best["verify"], time.perf_counter() - start)
+        assert result.ok and result.records == n, result
+        floor["verify"] = min(floor["verify"], floor_verify(ledger.store))
+        bodies = [body for row in rows for body in row[1].split(b"\n")]
+        bare = min(bare, bare_hashlib(bodies))
+        ledger.store.close()
     ok = True
-    for what, seconds in (("append", append_s), ("verify", verify_s)):
-        ratio = seconds / base_s
+    for what in ("append", "verify"):
+        seconds, base = best[what], floor[what]
+        ratio = seconds / base
         ok &= ratio <= TARGET_RATIO
         print(
             f"ledger_{what}_{name}: {n:,} records in {seconds:.2f} s ({n / seconds:,.0f}/s), "
-            f"bare hashlib {base_s:.2f} s, ratio {ratio:.2f}x (target <= {TARGET_RATIO}x) "
-            f"{'OK' if ratio <= TARGET_RATIO else 'ABOVE TARGET'}",
+            f"floor (hash + {'executemany' if what == 'append' else 'read back'}) {base:.2f} s, "
+            f"ratio {ratio:.2f}x (target <= {TARGET_RATIO}x) "
+            f"{'OK' if ratio <= TARGET_RATIO else 'ABOVE TARGET'}; "
+            f"bare hashlib {bare:.2f} s, ratio {seconds / bare:.2f}x",
             flush=True,
         )
-    print(f"  (avg record {sum(map(len, bodies)) / n:.0f} bytes)")
+    print(f"  (avg record {sum(map(len, bodies)) / n:.0f} bytes, best of {len(urls)} rounds)")
     return ok
 
 
@@ -84,13 +140,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="100,000 records, not 1,000,000")
     parser.add_argument("--records", type=int, default=None)
+    parser.add_argument("--rounds", type=int, default=2, help="turns of palate and floor")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
     n = args.records or (100_000 if args.quick else 1_000_000)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         if args.backend in ("sqlite", "both"):
-            run("sqlite", f"sqlite:///{tmp / 'ledger.db'}", n, tmp / "keys")
+            urls = [f"sqlite:///{tmp / f'ledger{r}.db'}" for r in range(args.rounds)]
+            run("sqlite", urls, n, tmp / "keys")
         if args.backend == "sqlite":
             return 0
         try:
@@ -100,14 +158,17 @@ def main() -> int:
         except Exception as exc:
             print(f"ledger_postgresql: skipped, PostgreSQL not reachable ({exc})")
             return 0
-        schema = f"palate_bench_{uuid.uuid4().hex[:8]}"
+        schemas = [f"palate_bench_{uuid.uuid4().hex[:8]}" for _ in range(args.rounds)]
         with engine.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
+            for schema in schemas:
+                conn.execute(text(f"CREATE SCHEMA {schema}"))
         try:
-            run("postgresql", f"{PG_SERVER}?options=-csearch_path%3D{schema}", n, tmp / "keys")
+            urls = [f"{PG_SERVER}?options=-csearch_path%3D{s}" for s in schemas]
+            run("postgresql", urls, n, tmp / "keys")
         finally:
             with engine.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                for schema in schemas:
+                    conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
     return 0
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from palate.ledger import Ledger
 from palate.schema import Comparison, Prompt, Response, Source
 from palate.store import Store
 from tests.train.tiny import build_tiny_model
@@ -45,6 +46,6 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def moon_store(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'palate.db'}"
-    with Store(url) as store:
-        store.add_records("moon", preference_records())
+    with Store(url) as store:  # through the ledger, so that the run's verify holds
+        Ledger(store).add_records("moon", preference_records(), activity="test", agent="test")
     return url

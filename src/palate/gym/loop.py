@@ -345,11 +345,13 @@ class Gym:
         return f"{self.prefix}-{arm}-{kind}"
 
     def _store(self, dataset: str, records: Sequence[Comparison]) -> EntityRef:
-        """Store records and name exactly the rows just added (for the ledger)."""
+        """Store records with the ledger record that accounts for them (in one transaction);
+        return the name of exactly the rows just added."""
         with self.timer.stage("store"):
-            after = self.ledger.dataset_last_id(dataset)
-            self.store.add_records(dataset, records)
-            return self.ledger.dataset_rows(dataset, after_id=after)
+            _added, rows = self.ledger.add_records(
+                dataset, records, activity="gym.store", agent=AGENT
+            )
+            return rows
 
     def _judge_config(self, judges: Sequence[PairwiseJudge]) -> EntityRef:
         described = []

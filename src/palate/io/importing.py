@@ -126,14 +126,17 @@ def import_file(
             read += 1
             yield record
 
-    ledger = Ledger(store)
-    before = ledger.dataset_last_id(name)
-    added = store.add_records(name, counted())
-    ledger.append(
-        "import",
+    try:
+        used = [file_ref(path)]
+    except OSError:  # unreadable: reading it below fails with the one-line reason
+        used = []
+    # The rows and the record that accounts for them commit together, or neither does.
+    added, _rows = Ledger(store).add_records(
+        name,
+        counted(),
+        activity="import",
         agent=current_agent(),
-        used=[file_ref(path)],
-        generated=[ledger.dataset_rows(name, after_id=before)],
-        attributes={"format": chosen, "read": read, "added": added},
+        used=used,
+        attributes=lambda added: {"format": chosen, "read": read, "added": added},
     )
     return ImportResult(dataset=name, format=chosen, records=added, read=read)

@@ -3,7 +3,8 @@
 The pairs are the first two responses of each distinct (item, model pair) among the dataset's
 comparisons. Each pair's seed comes from ``swap_seed``, so a pair gets the same presentation
 order (and the same cache key) whichever run, resumed or not, judges it. Results are written
-in input order, in batches, as they complete; records are content-hashed, so a resumed run
+in input order, in batches, as they complete, each batch with the ledger record that accounts
+for it (one transaction); records are content-hashed, so a resumed run
 rewrites nothing that is already there, and calls come back from the cache.
 
 A judgement that failed for transport reasons (timeouts, refused connections, 429 and 5xx
@@ -230,7 +231,7 @@ async def run_async(
             failed += len(taken) - len(batch)
             scored += sum(c.unscored is None for c in batch)
             if batch:
-                added += await asyncio.to_thread(store.add_records, out, batch)
+                added += await asyncio.to_thread(write_batch, store, out, batch, judge.source.name)
 
     try:
         for index, task in enumerate(tasks):
@@ -296,6 +297,20 @@ def _record(
         generated=[ledger.dataset_rows(result.out)],
         attributes={"options": options, "result": result.to_json()},
     )
+
+
+def write_batch(store: Store, out: str, batch: list[Comparison], judge: str) -> int:
+    """Store a batch of judgements with the ledger record that accounts for them, in one
+    transaction: a run stopped at any point leaves no judgement the ledger does not know.
+    Return how many were new."""
+    added, _rows = Ledger(store).add_records(
+        out,
+        batch,
+        activity="judge-batch",
+        agent=current_agent(),
+        attributes=lambda added: {"judge": judge, "added": added},
+    )
+    return added
 
 
 def run(

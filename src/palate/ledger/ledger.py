@@ -9,13 +9,14 @@ history is caught even if whoever made it also rewrote the stored hashes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
+from sqlalchemy import Connection
 
 from palate.errors import PalateError
 from palate.ledger import merkle
@@ -32,6 +33,7 @@ from palate.ledger.provenance import (
 from palate.ledger.verify import VerifyResult, origin_of, verify_ledger
 from palate.store import Store
 from palate.store import ledger as sql
+from palate.store.store import Record
 
 
 @dataclass(frozen=True)
@@ -88,11 +90,14 @@ class Ledger:
         attributes: Mapping[str, Any] | None = None,
         supersedes: str | None = None,
         revokes: str | None = None,
+        within: Connection | None = None,
     ) -> LedgerEntry:
         """Append one record: ``agent`` carried out ``activity``, which used and generated
         the given entities. ``supersedes``/``revokes`` name an earlier record (see
-        ``resolve``) that this one corrects or withdraws."""
-        with sql.ledger_writer(self.store) as writer:
+        ``resolve``) that this one corrects or withdraws. With ``within`` (a
+        ``Store.transaction()``) the record commits together with that transaction's rows,
+        or not at all."""
+        with sql.ledger_writer(self.store, within) as writer:
             index, last = writer.tip()
             record = build_record(
                 index=index,
@@ -151,6 +156,35 @@ class Ledger:
             added += len(batch)
         return added
 
+    def add_records(
+        self,
+        dataset: str,
+        items: Iterable[Record],
+        *,
+        activity: str,
+        agent: str,
+        used: Sequence[EntityRef] = (),
+        attributes: Callable[[int], Mapping[str, Any]] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[int, EntityRef]:
+        """Add records to a dataset together with the ledger record that accounts for them,
+        in one transaction: both land or neither does. The record generated exactly the
+        rows added (none, when all were there already: the attempt is still recorded);
+        ``attributes`` is called with how many were new. Return (rows added, their entity)."""
+        with self.store.transaction() as tx:
+            after = self.dataset_last_id(dataset, within=tx)
+            added = self.store.add_records(dataset, items, progress, within=tx)
+            rows = self.dataset_rows(dataset, after_id=after, within=tx)
+            self.append(
+                activity,
+                agent=agent,
+                used=used,
+                generated=[rows],
+                attributes=attributes(added) if attributes else None,
+                within=tx,
+            )
+        return added, rows
+
     def _revision(self, ref: str, before: int) -> Revision:
         index = self.resolve(ref)
         if index >= before:
@@ -159,17 +193,20 @@ class Ledger:
         assert row is not None
         return Revision(index=index, id=row[2].hex())
 
-    def dataset_last_id(self, dataset: str) -> int:
+    def dataset_last_id(self, dataset: str, within: Connection | None = None) -> int:
         """The largest record id in the dataset now (0 if it is empty or absent): pass it
         as ``after_id`` to ``dataset_rows`` after adding rows, to name just those."""
-        return sql.dataset_max_id(self.store, dataset)
+        return sql.dataset_max_id(self.store, dataset, within)
 
-    def dataset_rows(self, dataset: str, after_id: int | None = None) -> EntityRef:
-        """The dataset's records with id > ``after_id`` (all when None), as they are now,
-        named by the Merkle root of their content hashes in id order."""
+    def dataset_rows(
+        self, dataset: str, after_id: int | None = None, within: Connection | None = None
+    ) -> EntityRef:
+        """The dataset's records with id > ``after_id`` (all when None), as they are now
+        (``within`` a transaction: as that transaction sees them), named by the Merkle root
+        of their content hashes in id order."""
         after = after_id or 0
-        upto = max(sql.dataset_max_id(self.store, dataset), after)
-        hashes = sql.dataset_row_hashes(self.store, dataset, after, upto)  # unknown: error
+        upto = max(sql.dataset_max_id(self.store, dataset, within), after)
+        hashes = sql.dataset_row_hashes(self.store, dataset, after, upto, within)  # unknown: error
         return EntityRef(
             kind="dataset-rows",
             id=dataset_rows_id(dataset, after, upto),

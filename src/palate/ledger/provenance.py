@@ -125,23 +125,28 @@ def build_record(
     return record
 
 
-_SIMPLE = (str, bool, type(None))
-
-
 def _orjson_is_canonical(value: Any) -> bool:
     """True when orjson's sorted output equals RFC 8785 for this value (no floats, no big
-    integers, ASCII keys: there the two agree byte for byte)."""
+    integers, ASCII keys: there the two agree byte for byte).
+
+    Loops over the common leaf types rather than ``all(map(...))``: a bulk append runs it
+    once per record, and this halves its share of the append."""
     kind = type(value)
-    if kind in _SIMPLE:
+    if kind is str or kind is bool or value is None:
         return True
     if kind is int:
         return -_SAFE_INT <= value <= _SAFE_INT
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii():
+                return False
+            leaf = type(item)
+            simple = leaf is str or leaf is bool or item is None
+            if not simple and not _orjson_is_canonical(item):
+                return False
+        return True
     if kind is list or kind is tuple:
         return all(map(_orjson_is_canonical, value))
-    if kind is dict:
-        return all(isinstance(k, str) and k.isascii() for k in value) and all(
-            map(_orjson_is_canonical, value.values())
-        )
     return False
 
 

@@ -10,7 +10,9 @@ that record:
 4. the Merkle root at each signed checkpoint's size equals the signed root, and the
    signature is by the ledger's key (a rewrite of the records up to a checkpoint);
 5. each entity a record names still has the recorded hash, where a checker for its kind
-   exists (``CHECKERS``: add a function there to check a new kind).
+   exists (``CHECKERS``: add a function there to check a new kind);
+6. when dataset rows are checked: every row in the store lies in some range of rows that a
+   record generated (a row inserted behind the ledger's back is named, by dataset and id).
 """
 
 from __future__ import annotations
@@ -104,6 +106,8 @@ class VerifyResult:
     def describe(self) -> str:
         if self.ok:
             return f"{self.records} records verify"
+        if self.first_bad is not None and not self.first_bad.isdigit():  # a data row
+            return f"{self.reason}"
         return f"record {self.first_bad}: {self.reason}"
 
     def to_json(self) -> dict[str, Any]:
@@ -120,7 +124,9 @@ class VerifyResult:
 
 
 class _Bad(Exception):
-    def __init__(self, index: int, reason: str) -> None:
+    """What is wrong, at a record (its index) or at a data row (``dataset#id``)."""
+
+    def __init__(self, index: int | str, reason: str) -> None:
         super().__init__(reason)
         self.index = index
         self.reason = reason
@@ -150,6 +156,7 @@ class _Pass:
         self.entity_results: dict[EntityRef, str | None] = {}
         self.not_checked: dict[str, int] = {}
         self.revisions: list[tuple[int, int, str]] = []  # (by, index, id)
+        self.generated_rows: dict[str, list[tuple[int, int]]] = {}  # dataset -> (after, upto)
         self.origin = ""  # set from the first record
 
     def run(self) -> VerifyResult:
@@ -184,6 +191,8 @@ class _Pass:
             row = sql.read_entry(self.store, index)
             if row is None or row[2].hex() != record_id:
                 raise _Bad(by, f"names earlier record {index} ({record_id[:12]}), not found")
+        if "dataset-rows" in self.checkers:
+            self._check_every_row_is_accounted_for()
         return VerifyResult(
             ok=True,
             records=size,
@@ -224,6 +233,16 @@ class _Pass:
             if search(row[1]):
                 self._check_record(row[0], orjson.loads(row[1]))
 
+    def _check_every_row_is_accounted_for(self) -> None:
+        found = sql.first_unaccounted_row(self.store, self.generated_rows)
+        if found is not None:
+            dataset, row_id, digest = found
+            raise _Bad(
+                f"{dataset}#{row_id}",
+                f"row {row_id} of dataset {dataset!r} (record {digest[:12]}) is accounted for "
+                "by no ledger record: it was written behind the ledger's back",
+            )
+
     def _chain_break(self, index: int, body: bytes) -> tuple[int, str]:
         """Which record a broken link points at: if the record at ``index`` is where it
         claims to be, its predecessor was rewritten; else this one is out of place."""
@@ -242,6 +261,13 @@ class _Pass:
                 if target["index"] >= index:
                     raise _Bad(index, f"{key} a record that is not earlier")
                 self.revisions.append((index, target["index"], target["id"]))
+        for raw in record["generated"]:
+            if raw["kind"] == "dataset-rows":
+                try:
+                    dataset, after, upto = parse_dataset_rows_id(raw["id"])
+                except ValueError:
+                    continue  # its checker reports the malformed id
+                self.generated_rows.setdefault(dataset, []).append((after, upto))
         for raw in [*record["used"], *record["generated"]]:
             ref = EntityRef(**raw)
             checker = self.checkers.get(ref.kind)

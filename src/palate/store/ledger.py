@@ -9,10 +9,10 @@ same tip and never take the same index. Bulk inserts use ``executemany`` on SQLi
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, and_, false, func, insert, or_, select, text
 
 from palate.errors import PalateError
 from palate.store.ledger_tables import ledger_checkpoints, ledger_entries
@@ -96,15 +96,21 @@ class LedgerWriter:
 
 
 @contextmanager
-def ledger_writer(store: Store) -> Iterator[LedgerWriter]:
-    """A write transaction holding the ledger's append lock; commits on success."""
-    with store.engine.connect() as conn, conn.begin():
+def ledger_writer(store: Store, within: Connection | None = None) -> Iterator[LedgerWriter]:
+    """A write transaction holding the ledger's append lock; commits on success.
+
+    With ``within`` (a ``Store.transaction()``), the append joins that transaction and
+    commits or rolls back with it."""
+    with store.transaction() if within is None else nullcontext(within) as conn:
         if store.backend == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LEDGER_LOCK})
         yield LedgerWriter(conn, store.backend)
 
 
-def _read(store: Store) -> Connection:
+def _read(store: Store, within: Connection | None = None) -> AbstractContextManager[Connection]:
+    """A read-only connection, or ``within`` (whose uncommitted rows it then sees)."""
+    if within is not None:
+        return nullcontext(within)
     return store.engine.connect().execution_options(sqlite_begin="DEFERRED")
 
 
@@ -196,20 +202,22 @@ def read_checkpoints(store: Store) -> list[tuple[int, int, bytes, str]]:
 # -- dataset rows named by the ledger --------------------------------------------------------
 
 
-def dataset_max_id(store: Store, dataset: str) -> int:
+def dataset_max_id(store: Store, dataset: str, within: Connection | None = None) -> int:
     """The largest record id in the dataset (0 when it is empty or does not exist)."""
     query = (
         select(func.max(records.c.id))
         .select_from(records.join(datasets))
         .where(datasets.c.name == dataset)
     )
-    with _read(store) as conn:
+    with _read(store, within) as conn:
         return int(conn.execute(query).scalar() or 0)
 
 
-def dataset_row_hashes(store: Store, dataset: str, after: int, upto: int) -> list[str]:
+def dataset_row_hashes(
+    store: Store, dataset: str, after: int, upto: int, within: Connection | None = None
+) -> list[str]:
     """Content hashes of a dataset's records with ``after < id <= upto``, in id order."""
-    with _read(store) as conn:
+    with _read(store, within) as conn:
         dataset_id = store.dataset_id(conn, dataset)
         query = (
             select(records.c.hash)
@@ -239,3 +247,34 @@ def iter_dataset_rows(
         )
         for row in conn.execution_options(yield_per=BATCH_SIZE).execute(query):
             yield int(found), tuple(row)
+
+
+def first_unaccounted_row(
+    store: Store, covered: dict[str, list[tuple[int, int]]]
+) -> tuple[str, int, str] | None:
+    """The first record (dataset, id, content hash) that lies in none of the id ranges
+    ``covered`` names for its dataset (``after < id <= upto``), or None.
+
+    The ledger's records account for every row palate wrote, so such a row was written
+    behind the ledger's back. One indexed query per dataset, over the gaps between ranges.
+    """
+    with _read(store) as conn:
+        for dataset_id, name in conn.execute(select(datasets.c.id, datasets.c.name)):
+            in_dataset = records.c.dataset_id == dataset_id
+            gaps = []
+            reached = 0  # every id <= reached is covered
+            for after, upto in sorted(covered.get(name, [])):
+                if after > reached:
+                    gaps.append(and_(records.c.id > reached, records.c.id <= after))
+                reached = max(reached, upto)
+            gaps.append(records.c.id > reached)
+            query = (
+                select(records.c.id, records.c.hash)
+                .where(in_dataset, or_(false(), *gaps))
+                .order_by(records.c.id)
+                .limit(1)
+            )
+            found = conn.execute(query).first()
+            if found is not None:
+                return name, int(found[0]), str(found[1])
+    return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -26,7 +27,7 @@ from palate.schema import Comparison, Rating, record_adapter
 from palate.schema.hashing import canonical_bytes, record_dict
 from palate.store import migrate
 from palate.store.engine import explain_database_error, make_engine, normalise_url
-from palate.store.tables import RECORD_COLUMNS, datasets, records
+from palate.store.tables import RECORD_COLUMNS, datasets, pair_texts, records
 
 if TYPE_CHECKING:
     from palate.io.importing import ImportResult
@@ -49,7 +50,8 @@ class DatasetInfo:
 
 def record_row(dataset_id: int, record: Record) -> tuple[Any, ...]:
     """The ``records`` row for a record, in ``RECORD_COLUMNS`` order."""
-    encoded = canonical_bytes(record_dict(record))
+    data = record_dict(record)
+    encoded = canonical_bytes(data)
     digest = hashlib.sha256(encoded).hexdigest()
     body = encoded.decode()
     unscored = record.unscored is not None
@@ -73,6 +75,7 @@ def record_row(dataset_id: int, record: Record) -> tuple[Any, ...]:
             record.judge.name,
             record.dimension,
             unscored,
+            *pair_texts(data),
             body,
         )
     return (
@@ -93,6 +96,9 @@ def record_row(dataset_id: int, record: Record) -> tuple[Any, ...]:
         record.rater.name,
         record.dimension,
         unscored,
+        None,
+        None,
+        None,
         body,
     )
 
@@ -130,24 +136,35 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------
 
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction, committed when the block ends and rolled back if it
+        raises. Pass it as ``within=`` to writes that must land together, such as an
+        import's rows and the ledger record that accounts for them."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
     def add_records(
         self,
         dataset: str,
         items: Iterable[Record],
         progress: Callable[[int], None] | None = None,
+        *,
+        within: Connection | None = None,
     ) -> int:
         """Add records to a dataset in one transaction; return how many were new.
 
-        If ``items`` raises part-way (a malformed line), nothing is written.
+        If ``items`` raises part-way (a malformed line), nothing is written. With ``within``
+        (a ``transaction()``), the rows become part of that transaction instead.
         """
-        with self.engine.connect() as conn, conn.begin():
-            dataset_id = self._ensure_dataset(conn, dataset)
-            rows = (record_row(dataset_id, r) for r in items)
-            if self.backend == "postgresql":
-                added = _copy_rows_postgres(conn, dataset_id, rows, progress)
-            else:
-                added = _insert_rows_sqlite(conn, rows, progress)
-        return added
+        if within is None:
+            with self.transaction() as conn:
+                return self.add_records(dataset, items, progress, within=conn)
+        dataset_id = self._ensure_dataset(within, dataset)
+        rows = (record_row(dataset_id, r) for r in items)
+        if self.backend == "postgresql":
+            return _copy_rows_postgres(within, dataset_id, rows, progress)
+        return _insert_rows_sqlite(within, rows, progress)
 
     def import_file(
         self,

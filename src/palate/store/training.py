@@ -1,4 +1,4 @@
-"""Reads for building training sets: scored comparison bodies, streamed in batches.
+"""Reads for building training sets: scored comparisons, streamed in batches.
 
 Training sets are built from millions of stored comparisons, so this goes through the
 database driver's cursor directly (SQLAlchemy's row objects cost as much as the rest of
@@ -28,14 +28,21 @@ def count_unscored(store: Store, dataset: str) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def comparison_bodies(
+ComparisonRow = tuple[str | None, str | None, str | None, float, str | None, str | None]
+"""(prompt text, text of responses[0], of responses[1], outcome for responses[0],
+dimension, body): the texts when the record is a plain text pair (then body is None, not
+read), else the canonical JSON body (then the texts are None)."""
+
+
+def comparison_rows(
     store: Store,
     dataset: str,
     *,
     judged_by: Sequence[str] | None = None,
     dimensions: Sequence[str] | None = None,
-) -> Iterator[list[str]]:
-    """Canonical JSON of the scored comparisons, in id order, in batches.
+) -> Iterator[list[ComparisonRow]]:
+    """The scored comparisons, in id order, in batches: texts from their columns where the
+    record has them, else the JSON body to decode.
 
     ``judged_by`` keeps only those source names; ``dimensions`` only those rubric dimensions.
     """
@@ -48,7 +55,11 @@ def comparison_bodies(
             if values is not None:
                 where.append(f"{column} IN ({', '.join(mark for _ in values)})")
                 params.extend(values)
-        sql = f"SELECT body FROM records WHERE {' AND '.join(where)} ORDER BY id"
+        sql = (
+            "SELECT prompt_text, text_a, text_b, outcome, dimension, "
+            "CASE WHEN text_b IS NULL THEN body END "
+            f"FROM records WHERE {' AND '.join(where)} ORDER BY id"
+        )
         driver = conn.connection.driver_connection
         assert driver is not None
         # A named (server-side) cursor streams on PostgreSQL; SQLite cursors always stream.
@@ -60,6 +71,6 @@ def comparison_bodies(
         try:
             cursor.execute(sql, params)
             while batch := cursor.fetchmany(BATCH_SIZE):
-                yield [body for (body,) in batch]
+                yield batch
         finally:
             cursor.close()

@@ -302,16 +302,20 @@ def export_project(studio: StudioStore, project_id: int, dataset: str, agent: st
     ]
     if not records:
         raise InputError("nothing to export yet: no submissions", field="project")
-    added = studio.store.add_records(dataset, records)
     ledger = Ledger(studio.store)
     used = (
         [EntityRef(kind="rubric", id=project.rubric, hash=project.rubric)] if project.rubric else []
     )
-    ledger.append(
-        "studio-export",
+    added, _rows = ledger.add_records(
+        dataset,
+        records,
+        activity="studio-export",
         agent=agent,
         used=used,
-        generated=[ledger.dataset_rows(dataset)],
-        attributes={"project": project.name, "records": len(records), "added": added},
+        attributes=lambda added: {
+            "project": project.name,
+            "records": len(records),
+            "added": added,
+        },
     )
     return added

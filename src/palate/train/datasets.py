@@ -8,9 +8,10 @@ each plain text or conversational (lists of ``{role, content}`` messages).
 
 All judgements of the same two responses to the same prompt are pooled before a pair is
 formed, so that ties, AlpacaEval strengths, low agreement and rubric dimensions are handled
-by the stated ``PairPolicy`` instead of by whichever judgement came last. Bodies are decoded
-with msgspec into the few fields needed (the rest of the JSON is skipped, not built), and
-columns go straight into Arrow: at a million comparisons that is the whole cost.
+by the stated ``PairPolicy`` instead of by whichever judgement came last. Plain text pairs
+are read from the store's text columns; other records' bodies are decoded with msgspec into
+the few fields needed (the rest of the JSON is skipped, not built). Columns go straight into
+Arrow.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import orjson
@@ -27,7 +28,7 @@ import pyarrow as pa
 from datasets import Dataset
 
 from palate.store import Store
-from palate.store.training import comparison_bodies, count_unscored
+from palate.store.training import ComparisonRow, comparison_rows, count_unscored
 from palate.train.config import PairPolicy
 
 Content = str | list[dict[str, str]]
@@ -109,33 +110,59 @@ def _outcome(c: _Comparison) -> tuple[int, int, float] | str:
     return 0, 1, 1.0 - c.winner
 
 
+def _from_body(body: str) -> tuple[_Part, _Part, _Part, float, str | None] | str:
+    """(prompt, one response, the other, preference for the first, dimension) of a stored
+    comparison's JSON body, or the reason it gives no pair."""
+    c = _decoder.decode(body)
+    found = _outcome(c)
+    if isinstance(found, str):
+        return found
+    i, j, p = found
+    return c.prompt, c.responses[i], c.responses[j], p, c.dimension
+
+
+PairKey = tuple[str, str, str]  # prompt, and the two responses in sorted order
+_TextRow = tuple[str, str, str, float, str | None, str | None]
+
+
 def pool_pairs(
-    bodies: Iterable[list[str]], policy: PairPolicy, report: BuildReport
-) -> dict[tuple[str, str, str], Pair]:
-    """Pool the judgements in ``bodies`` by (prompt, unordered response pair)."""
+    rows: Iterable[list[ComparisonRow]], policy: PairPolicy, report: BuildReport
+) -> dict[PairKey, Pair]:
+    """Pool the judgements in ``rows`` by (prompt, unordered response pair).
+
+    Plain text pairs come with their texts and outcome as columns: for them the loop is
+    kept to dictionary work, and response objects are made once per pair, not per row."""
     weights = policy.dimension_weights
-    pairs: dict[tuple[str, str, str], Pair] = {}
-    for batch in bodies:
+    pairs: dict[PairKey, Pair] = {}
+    parts: tuple[_Part, _Part, _Part] | None
+    for batch in rows:
         report.judgements += len(batch)
-        for body in batch:
-            c = _decoder.decode(body)
-            outcome = _outcome(c)
-            if isinstance(outcome, str):
-                report.dropped[outcome] += 1
-                continue
-            i, j, p = outcome
-            w = 1.0 if weights is None else weights.get(c.dimension or "", 0.0)
+        # Typed as texts: where they are NULL, ``body`` is set and they are replaced below.
+        for kp, ka, kb, p, dimension, body in cast(list[_TextRow], batch):
+            if body is None:  # texts in columns; ``p`` is the preference for text_a
+                parts = None
+            else:
+                judgement = _from_body(body)
+                if isinstance(judgement, str):
+                    report.dropped[judgement] += 1
+                    continue
+                prompt, a, b, p, dimension = judgement
+                parts = prompt, a, b
+                kp, ka, kb = _key(prompt), _key(a), _key(b)
+            w = 1.0 if weights is None else weights.get(dimension or "", 0.0)
             if w <= 0:
                 report.dropped["dimension weight 0"] += 1
                 continue
-            a, b = c.responses[i], c.responses[j]
-            ka, kb = _key(a), _key(b)
             if ka > kb:  # one orientation per unordered pair
-                a, b, ka, kb, p = b, a, kb, ka, 1.0 - p
-            key = (_key(c.prompt), ka, kb)
+                ka, kb, p = kb, ka, 1.0 - p
+                if parts is not None:
+                    parts = parts[0], parts[2], parts[1]
+            key = (kp, ka, kb)
             pair = pairs.get(key)
             if pair is None:
-                pair = pairs[key] = Pair(c.prompt, a, b)
+                if parts is None:
+                    parts = _Part(text=kp), _Part(text=ka), _Part(text=kb)
+                pair = pairs[key] = Pair(*parts)
             pair.weight += w
             pair.weighted_preference += w * p
             if p > 0.5:
@@ -210,8 +237,8 @@ def _read(store: Store, dataset: str, policy: PairPolicy, report: BuildReport) -
     unscored = count_unscored(store, dataset)
     if unscored:
         report.dropped["unscored"] += unscored
-    bodies = comparison_bodies(store, dataset, judged_by=policy.judged_by, dimensions=dimensions)
-    return list(pool_pairs(bodies, policy, report).values())
+    rows = comparison_rows(store, dataset, judged_by=policy.judged_by, dimensions=dimensions)
+    return list(pool_pairs(rows, policy, report).values())
 
 
 def preference_dataset(
@@ -273,11 +300,10 @@ def prompt_dataset(store: Store, dataset: str, policy: PairPolicy) -> tuple[Data
     conversational = policy.format == "conversational"
     prompts: list[Any] = []
     seen: set[str] = set()
-    bodies = comparison_bodies(store, dataset, judged_by=policy.judged_by)
-    for batch in bodies:
+    for batch in comparison_rows(store, dataset, judged_by=policy.judged_by):
         report.judgements += len(batch)
-        for body in batch:
-            prompt = _decoder.decode(body).prompt
+        for prompt_text, _a, _b, _outcome_a, _dimension, body in batch:
+            prompt = _Part(text=prompt_text) if body is None else _decoder.decode(body).prompt
             key = _key(prompt)
             if key in seen:
                 continue
