@@ -100,7 +100,7 @@ def make_studio(url: str, tmp: Path, *, n_items: int = 6, n_gold: int = 2) -> St
         name="moon", dataset="poems", rubric=version, gold_dataset="gold", overlap=2, seed=7
     )
     project = create_project(studio, spec, admin.id)
-    app = create_app(url, secret_key="test-secret")
+    app = create_app(url)
     return Studio(url, app, StudioStore(app.state.store), version, project)
 
 
