@@ -42,6 +42,8 @@ def cheap_password_hashing() -> Iterator[None]:
         accounts._dummy_hash.cache_clear()
         yield
     accounts._dummy_hash.cache_clear()
+
+
 MODELS = ("model-secret-alpha", "model-secret-beta")
 
 

@@ -402,3 +402,30 @@ def test_rater_names_are_never_parsed_as_mathtext() -> None:
     assert set(drawn) == {"agreement", "gold", "speed"} and all(
         len(p) > 100 for p in drawn.values()
     )
+
+
+# -- several server processes on one store ---------------------------------------------------
+
+
+def test_two_servers_on_one_store_share_sessions_drafts_and_logout(shared_studio: Studio) -> None:
+    """Two apps on one store stand for two worker processes behind one address (or a server
+    before and after a restart): a session and a draft made on one are there on the other,
+    and logging out on one ends the session on both."""
+    first = shared_studio.client()
+    headers = _api_login(first, "bob")
+    second_app = create_app(shared_studio.url)
+    second = TestClient(second_app)
+    second.cookies.set("palate_session", first.cookies["palate_session"])
+    aid = assignments_of(shared_studio, "bob")[-1]
+    saved = first.put(
+        f"/api/tasks/{aid}/draft",
+        json={"fields": {"critique": "half-written"}, "active_ms": 4200},
+        headers=headers,
+    )
+    assert saved.status_code == 200
+    view = second.get(f"/api/tasks/{aid}").json()
+    assert view["draft"] == {"critique": "half-written"} and view["active_ms"] == 4200
+    assert second.get("/api/me").json()["csrf_token"] == headers["X-CSRF-Token"]
+    assert second.post("/api/logout", headers=headers).status_code == 200
+    assert first.get("/api/me").status_code == 401
+    second_app.state.store.close()
