@@ -175,8 +175,18 @@ def main() -> int:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         server = subprocess.Popen(
-            [sys.executable, "-m", "palate", "serve", "--port", str(port), "--db", url]
-            + ["--workers", str(args.workers)],
+            [
+                sys.executable,
+                "-m",
+                "palate",
+                "serve",
+                "--port",
+                str(port),
+                "--db",
+                url,
+                "--workers",
+                str(args.workers),
+            ],
             # No PALATE_STUDIO_SECRET: the first process generates one, all read it from the store.
             env={k: v for k, v in os.environ.items() if k != "PALATE_STUDIO_SECRET"},
             stdout=subprocess.DEVNULL,
@@ -206,7 +216,8 @@ def main() -> int:
     }
     requests = sum(len(v) for v in lat.values())
     print(
-        f"{args.workers} server processes; {args.raters} raters logged in in {logins:.1f} s; then {elapsed:.0f} s of judging: "
+        f"{args.workers} server processes; {args.raters} raters logged in in {logins:.1f} s; "
+        f"then {elapsed:.0f} s of judging: "
         f"{requests} timed requests ({requests / elapsed:.0f}/s), "
         f"{counts['acknowledged']} submissions ({counts['acknowledged'] / elapsed:.1f}/s)"
     )
