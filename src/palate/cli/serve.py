@@ -67,6 +67,9 @@ def serve_command(
         port=port,
         workers=workers,
         log_level="warning",
+        # uvicorn kills a worker that misses a 5 s health ping; on a busy machine a loaded
+        # worker can miss one while serving fine, and every connection it held would drop.
+        timeout_worker_healthcheck=60,
     )
 
 

@@ -24,6 +24,7 @@ from palate.store.studio_tables import (
     studio_projects,
     studio_sessions,
     studio_settings,
+    studio_skips,
     studio_submissions,
     studio_tasks,
     studio_users,
@@ -133,6 +134,16 @@ class SubmissionRow:
     error_tags: str = field(metadata={"help": "JSON error tags"})
     time_spent_s: float = field(metadata={"help": "active seconds"})
     submitted_at: datetime = field(metadata={"help": "when"})
+
+
+@dataclass(frozen=True)
+class SkipRow:
+    item: str = field(metadata={"help": "the task's prompt key"})
+    task_id: int = field(metadata={"help": "the task"})
+    user: str = field(metadata={"help": "rater name"})
+    reason: str = field(metadata={"help": "'unsure' or 'problem'"})
+    note: str = field(metadata={"help": "the rater's explanation"})
+    skipped_at: datetime = field(metadata={"help": "when"})
 
 
 @dataclass(frozen=True)
@@ -557,6 +568,43 @@ class StudioStore:
         except IntegrityError:
             raise AlreadyExists("this task was already submitted") from None
         return int(new_id)
+
+    def skip(self, assignment_id: int, reason: str, note: str) -> None:
+        """Close an open assignment without an answer, keeping why; AlreadyExists if it was
+        answered or skipped already."""
+        a = studio_assignments.c
+        with self.engine.begin() as conn:
+            closed = conn.execute(
+                update(studio_assignments)
+                .where(and_(a.id == assignment_id, a.done.is_(False)))
+                .values(done=True)
+            ).rowcount
+            if not closed:
+                raise AlreadyExists("this task was already submitted or skipped")
+            conn.execute(
+                insert(studio_skips).values(
+                    assignment_id=assignment_id, reason=reason, note=note, skipped_at=_now()
+                )
+            )
+            conn.execute(
+                delete(studio_drafts).where(studio_drafts.c.assignment_id == assignment_id)
+            )
+
+    def skips(self, project_id: int) -> list[SkipRow]:
+        k, a, t, u = studio_skips.c, studio_assignments.c, studio_tasks.c, studio_users.c
+        query = (
+            select(t.item, t.id, u.name, k.reason, k.note, k.skipped_at)
+            .select_from(
+                studio_skips.join(studio_assignments).join(studio_tasks).join(studio_users)
+            )
+            .where(t.project_id == project_id)
+            .order_by(k.skipped_at, a.id)
+        )
+        with self._read() as conn:
+            return [
+                SkipRow(i, int(tid), n, r, note, _aware(at))
+                for i, tid, n, r, note, at in conn.execute(query)
+            ]
 
     def submissions(self, project_id: int) -> list[SubmissionRow]:
         s, t, u, a = studio_submissions.c, studio_tasks.c, studio_users.c, studio_assignments.c

@@ -136,3 +136,14 @@ studio_submissions = Table(
     UniqueConstraint("assignment_id", name="uq_studio_submission_assignment"),
 )
 Index("ix_studio_submissions_task", studio_submissions.c.task_id)
+
+# A task the rater closed without an answer: 'unsure' (outside their expertise) or 'problem'
+# (broken, unsafe or unanswerable content: a flag for the admins), with the rater's note.
+studio_skips = Table(
+    "studio_skips",
+    metadata,
+    Column("assignment_id", BigInteger, ForeignKey("studio_assignments.id"), primary_key=True),
+    Column("reason", String(16), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("skipped_at", DateTime(timezone=True), nullable=False),
+)

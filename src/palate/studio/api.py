@@ -20,7 +20,7 @@ from palate.studio.accounts import (
     add_user,
     check_password,
 )
-from palate.studio.judging import DraftIn, SubmissionIn, TaskView
+from palate.studio.judging import DraftIn, SkipIn, SubmissionIn, TaskView
 from palate.studio.projects import ItemIn, ProjectIn, create_project, enqueue, export_project
 from palate.studio.quality import Quality, quality
 from palate.studio.security import (
@@ -233,6 +233,36 @@ def save_draft(request: Request, user: ApiWriter, assignment_id: Id, body: Draft
 )
 def submit(request: Request, user: ApiWriter, assignment_id: Id, body: SubmissionIn) -> Submitted:
     return Submitted(submission_id=service(request).submit(user, assignment_id, body))
+
+
+@router.post(
+    "/tasks/{assignment_id}/skip",
+    response_model=Saved,
+    status_code=201,
+    responses={404: {}, 409: {"description": "Already submitted or skipped."}},
+)
+def skip(request: Request, user: ApiWriter, assignment_id: Id, body: SkipIn) -> Saved:
+    """Skip a task ('unsure') or flag it ('problem'), with a note for the admins."""
+    service(request).skip(user, assignment_id, body)
+    return Saved(saved=True)
+
+
+class SkipOut(BaseModel):
+    item: str = Field(description="Prompt key.")
+    task_id: int = Field(description="Task id.")
+    rater: str = Field(description="Who skipped it.")
+    reason: str = Field(description="'unsure' or 'problem'.")
+    note: str = Field(description="The rater's note.")
+
+
+@router.get("/projects/{project_id}/skips", response_model=list[SkipOut], responses={404: {}})
+def project_skips(request: Request, user: ApiAdmin, project_id: Id) -> list[SkipOut]:
+    """Tasks raters skipped or flagged, oldest first."""
+    _project(request, project_id)
+    return [
+        SkipOut(item=k.item, task_id=k.task_id, rater=k.user, reason=k.reason, note=k.note)
+        for k in service(request).studio.skips(project_id)
+    ]
 
 
 @router.get("/projects", response_model=list[ProjectOut])

@@ -21,7 +21,7 @@ from palate.store.rubrics import RubricInfo, list_rubrics
 from palate.store.studio import UserRow
 from palate.studio.accounts import add_user, check_password, hash_password
 from palate.studio.api import check_login
-from palate.studio.judging import STRENGTH_LABELS, DraftIn, SubmissionIn, from_form
+from palate.studio.judging import STRENGTH_LABELS, DraftIn, SkipIn, SubmissionIn, from_form
 from palate.studio.projects import ProjectIn, create_project, export_project
 from palate.studio.quality import plots, quality
 from palate.studio.security import (
@@ -186,6 +186,29 @@ def submit_task(
     return RedirectResponse(f"/next{suffix}", 303)
 
 
+@router.post("/task/{assignment_id}/skip")
+def skip_task(
+    request: Request,
+    user: PageUser,
+    form: Form,
+    assignment_id: int,
+    project: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    svc = service(request)
+    svc.own_assignment(user, assignment_id)
+    try:
+        skip = SkipIn.model_validate(
+            {"reason": form.get("reason", ""), "note": form.get("note", "").strip()}
+        )
+    except ValidationError as exc:
+        return _task_page(
+            request, user, assignment_id, project, error=_input_message(exc), status=422
+        )
+    svc.skip(user, assignment_id, skip)
+    suffix = f"?project={project}" if project else ""
+    return RedirectResponse(f"/next{suffix}", 303)
+
+
 def _keep_draft(svc: Service, user: UserRow, assignment_id: int, form: dict[str, str]) -> None:
     """Save what was typed, checked as the draft API checks it (skipped if it fails)."""
     fields = {k: v for k, v in form.items() if k != "active_ms"}
@@ -301,6 +324,7 @@ def admin_project(
         user,
         project=project,
         progress=studio.progress(project_id),
+        skips=studio.skips(project_id),
         report=quality(studio.submissions(project_id)),
         exported=exported,
     )

@@ -15,7 +15,7 @@ from palate.rubric import render_rater_instructions
 from palate.schema import Rubric
 from palate.store.rubrics import load_rubric_version
 from palate.store.studio import AssignmentRow, StudioStore, UserRow
-from palate.studio.judging import SubmissionIn, TaskView, check, task_view
+from palate.studio.judging import SkipIn, SubmissionIn, TaskView, check, task_view
 
 
 class NotFound(PalateError):
@@ -76,6 +76,11 @@ class Service:
         opened = row.opened_at or self.studio.mark_opened(row.id)
         wall_s = (datetime.now(UTC) - opened).total_seconds()
         return self.studio.submit(check(answer, row, self.rubric(row.rubric), wall_s))
+
+    def skip(self, user: UserRow, assignment_id: int, skip: SkipIn) -> None:
+        """Close one of the rater's open tasks without an answer (AlreadyExists if closed)."""
+        row = self.own_assignment(user, assignment_id)
+        self.studio.skip(row.id, skip.reason, skip.note.strip() or skip.reason)
 
     def save_draft(
         self, user: UserRow, assignment_id: int, fields: dict[str, str], active_ms: int

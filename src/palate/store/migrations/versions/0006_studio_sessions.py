@@ -1,4 +1,5 @@
-"""Studio hardening: server-side sessions, disabled accounts, case-insensitive names, settings.
+"""Studio hardening: server-side sessions, disabled accounts, case-insensitive names, settings,
+and tasks a rater skipped or flagged with a reason.
 
 Revision ID: 0006
 Revises: 0005
@@ -48,9 +49,22 @@ def upgrade() -> None:
         sa.Column("key", sa.String(64), primary_key=True),
         sa.Column("value", sa.Text, nullable=False),
     )
+    op.create_table(
+        "studio_skips",
+        sa.Column(
+            "assignment_id",
+            sa.BigInteger,
+            sa.ForeignKey("studio_assignments.id"),
+            primary_key=True,
+        ),
+        sa.Column("reason", sa.String(16), nullable=False),
+        sa.Column("note", sa.Text, nullable=False),
+        sa.Column("skipped_at", _TIME, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("studio_skips")
     op.drop_table("studio_settings")
     op.drop_index("ix_studio_sessions_user", table_name="studio_sessions")
     op.drop_table("studio_sessions")
