@@ -207,7 +207,11 @@ def main() -> int:
     finally:
         if server is not None:
             server.terminate()
-            server.wait(10)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:  # a worker stuck in a request: stop it hard
+                server.kill()
+                server.wait()
         with engine.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     p = {
