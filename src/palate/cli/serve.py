@@ -56,8 +56,17 @@ def serve_command(
         os.environ[HTTPS_ENV] = "1"
     create_app(url).state.store.close()  # fails here, once, on a weak secret or bad store
     console.print(f"palate studio on http://{host}:{port}/ (API docs at /api/docs)")
+    # Idle keep-alive connections stay open longer than a proxy's (nginx: 60 s), so the server
+    # never closes one just as a request is sent on it (the client would see a dropped request).
+    keep_alive_s = 75
     if workers == 1:
-        uvicorn.run(create_app(url), host=host, port=port, log_level="warning")
+        uvicorn.run(
+            create_app(url),
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_keep_alive=keep_alive_s,
+        )
         return
     os.environ[STORE_ENV] = url  # each worker process builds its app from the environment
     uvicorn.run(
@@ -67,6 +76,7 @@ def serve_command(
         port=port,
         workers=workers,
         log_level="warning",
+        timeout_keep_alive=keep_alive_s,
         # uvicorn kills a worker that misses a 5 s health ping; on a busy machine a loaded
         # worker can miss one while serving fine, and every connection it held would drop.
         timeout_worker_healthcheck=60,
