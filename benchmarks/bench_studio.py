@@ -71,7 +71,10 @@ def prepare(url: str, raters: int, tasks_per_rater: int) -> None:
 
 async def login(client: httpx.AsyncClient, name: str) -> dict[str, str]:
     while True:
-        answer = await client.post("/api/login", json={"name": name, "password": PASSWORD})
+        # Logins are not timed: on a busy machine 200 argon2 checks can queue for minutes.
+        answer = await client.post(
+            "/api/login", json={"name": name, "password": PASSWORD}, timeout=600
+        )
         if answer.status_code != 503:
             break
         await asyncio.sleep(float(answer.headers.get("retry-after", "1")) / 5)
