@@ -3,6 +3,7 @@ and clients logged in as each of them (real app, real store, no mocks)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import create_engine, select, text
 
 from palate.rubric import example_rubric_path, load_rubric
@@ -19,11 +22,28 @@ from palate.store import Store
 from palate.store.rubrics import save_rubric
 from palate.store.studio import StudioStore
 from palate.store.studio_tables import studio_assignments, studio_users
-from palate.studio import create_app
+from palate.studio import accounts, create_app
 from palate.studio.accounts import add_user
 from palate.studio.projects import ProjectIn, create_project
 
 PASSWORD = "correct horse battery"
+
+
+def _cheap_hasher() -> PasswordHash:
+    """argon2id at its smallest cost: the tests check logic, not hashing strength (the
+    recommended cost takes ~0.3 s a login on a shared core, and they log in hundreds of times)."""
+    return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", functools.cache(_cheap_hasher))
+        accounts._dummy_hash.cache_clear()
+        yield
+    accounts._dummy_hash.cache_clear()
+
+
 MODELS = ("model-secret-alpha", "model-secret-beta")
 
 
@@ -100,7 +120,7 @@ def make_studio(url: str, tmp: Path, *, n_items: int = 6, n_gold: int = 2) -> St
         name="moon", dataset="poems", rubric=version, gold_dataset="gold", overlap=2, seed=7
     )
     project = create_project(studio, spec, admin.id)
-    app = create_app(url, secret_key="test-secret")
+    app = create_app(url)
     return Studio(url, app, StudioStore(app.state.store), version, project)
 
 

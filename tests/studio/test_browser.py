@@ -40,19 +40,23 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Studio, s
         port = s.getsockname()[1]
     server = subprocess.Popen(
         [sys.executable, "-m", "palate", "serve", "--port", str(port), "--db", studio.url],
-        env={**os.environ, "PALATE_STUDIO_SECRET": "browser-test"},
+        # No PALATE_STUDIO_SECRET: the server generates one and keeps it in the store.
+        env={k: v for k, v in os.environ.items() if k != "PALATE_STUDIO_SECRET"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # importing the CLI takes ~25 s on a busy 2-core machine
     while True:
         try:
             if httpx.get(f"{base}/health").status_code == 200:
                 break
         except httpx.TransportError:
             pass
-        if server.poll() is not None or time.monotonic() > deadline:
+        if server.poll() is None and time.monotonic() > deadline:
+            server.kill()  # so that reading its stderr below cannot block
+            server.wait()
+        if server.poll() is not None:
             raise RuntimeError(f"palate serve did not start: {server.stderr.read()!r}")  # type: ignore[union-attr]
         time.sleep(0.1)
     try:

@@ -7,6 +7,7 @@ concurrent submission fail cleanly instead of being stored twice.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +22,9 @@ from palate.store.studio_tables import (
     studio_assignments,
     studio_drafts,
     studio_projects,
+    studio_sessions,
+    studio_settings,
+    studio_skips,
     studio_submissions,
     studio_tasks,
     studio_users,
@@ -29,6 +33,11 @@ from palate.store.studio_tables import (
 
 class AlreadyExists(PalateError):
     """A name (user, project) or an answer (submission) that must be unique is taken."""
+
+
+def name_key(name: str) -> str:
+    """What makes two user names the same: NFKC compatibility form, case folded."""
+    return unicodedata.normalize("NFKC", name).casefold()
 
 
 def _now() -> datetime:
@@ -41,6 +50,13 @@ class UserRow:
     name: str = field(metadata={"help": "login name, also the rater name in exports"})
     role: str = field(metadata={"help": "'admin' or 'rater'"})
     password_hash: str = field(metadata={"help": "argon2id PHC string"})
+    disabled: bool = field(default=False, metadata={"help": "an admin disabled the account"})
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    user: UserRow = field(metadata={"help": "whose session"})
+    csrf: str = field(metadata={"help": "the session's CSRF token"})
 
 
 @dataclass(frozen=True)
@@ -121,6 +137,16 @@ class SubmissionRow:
 
 
 @dataclass(frozen=True)
+class SkipRow:
+    item: str = field(metadata={"help": "the task's prompt key"})
+    task_id: int = field(metadata={"help": "the task"})
+    user: str = field(metadata={"help": "rater name"})
+    reason: str = field(metadata={"help": "'unsure' or 'problem'"})
+    note: str = field(metadata={"help": "the rater's explanation"})
+    skipped_at: datetime = field(metadata={"help": "when"})
+
+
+@dataclass(frozen=True)
 class Progress:
     user: str = field(metadata={"help": "rater name"})
     assigned: int = field(metadata={"help": "assignments in the project"})
@@ -145,7 +171,15 @@ class StudioStore:
     # -- users -----------------------------------------------------------------------------
 
     def add_user(self, name: str, role: str, password_hash: str) -> UserRow:
-        row = {"name": name, "role": role, "password_hash": password_hash, "created_at": _now()}
+        """Add an account; AlreadyExists if a name with the same key (case, width) exists."""
+        row = {
+            "name": name,
+            "name_key": name_key(name),
+            "role": role,
+            "password_hash": password_hash,
+            "created_at": _now(),
+            "disabled": False,
+        }
         try:
             with self.engine.begin() as conn:
                 new_id = conn.execute(
@@ -155,30 +189,106 @@ class StudioStore:
             raise AlreadyExists(f"a user named {name!r} already exists") from None
         return UserRow(int(new_id), name, role, password_hash)
 
-    def set_password(self, user_id: int, password_hash: str) -> None:
+    def set_password(self, user_id: int, password_hash: str, *, end_sessions: bool) -> None:
+        """Store a new hash; ``end_sessions`` logs the user out everywhere in the same step."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(studio_users)
                 .where(studio_users.c.id == user_id)
                 .values(password_hash=password_hash)
             )
+            if end_sessions:
+                conn.execute(delete(studio_sessions).where(studio_sessions.c.user_id == user_id))
+
+    def set_disabled(self, user_id: int, disabled: bool) -> None:
+        """Disable (and log out everywhere) or re-enable an account."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(studio_users).where(studio_users.c.id == user_id).values(disabled=disabled)
+            )
+            if disabled:
+                conn.execute(delete(studio_sessions).where(studio_sessions.c.user_id == user_id))
 
     def _users(self, *where: Any) -> list[UserRow]:
         c = studio_users.c
-        query = select(c.id, c.name, c.role, c.password_hash).where(*where).order_by(c.name)
+        query = (
+            select(c.id, c.name, c.role, c.password_hash, c.disabled).where(*where).order_by(c.name)
+        )
         with self._read() as conn:
-            return [UserRow(int(i), n, r, h) for i, n, r, h in conn.execute(query)]
+            return [UserRow(int(i), n, r, h, bool(d)) for i, n, r, h, d in conn.execute(query)]
 
     def user(self, user_id: int) -> UserRow | None:
         found = self._users(studio_users.c.id == user_id)
         return found[0] if found else None
 
     def user_by_name(self, name: str) -> UserRow | None:
-        found = self._users(studio_users.c.name == name)
+        """The account whose name has the same key as ``name`` (any case or width)."""
+        found = self._users(studio_users.c.name_key == name_key(name))
         return found[0] if found else None
 
     def users(self, role: str | None = None) -> list[UserRow]:
         return self._users(*([studio_users.c.role == role] if role else []))
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def open_session(self, user_id: int, token_hash: str, csrf: str, expires_at: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(studio_sessions).values(
+                    token_hash=token_hash,
+                    user_id=user_id,
+                    csrf=csrf,
+                    created_at=_now(),
+                    expires_at=expires_at,
+                )
+            )
+
+    def session(self, token_hash: str, now: datetime) -> SessionRow | None:
+        """The live session with this token hash and its enabled user, else None."""
+        s, u = studio_sessions.c, studio_users.c
+        query = (
+            select(u.id, u.name, u.role, u.password_hash, s.csrf, s.expires_at)
+            .select_from(studio_sessions.join(studio_users))
+            .where(s.token_hash == token_hash, u.disabled.is_(False))
+        )
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        if row is None or _aware(row[5]) <= now:
+            return None
+        return SessionRow(UserRow(int(row[0]), row[1], row[2], row[3]), row[4])
+
+    def end_session(self, token_hash: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(studio_sessions).where(studio_sessions.c.token_hash == token_hash))
+
+    def end_sessions(self, user_id: int) -> int:
+        """Log a user out everywhere; the number of sessions ended."""
+        with self.engine.begin() as conn:
+            ended = conn.execute(
+                delete(studio_sessions).where(studio_sessions.c.user_id == user_id)
+            ).rowcount
+        return int(ended)
+
+    def end_expired_sessions(self, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(studio_sessions).where(studio_sessions.c.expires_at <= now))
+
+    # -- settings shared by all server processes ----------------------------------------------
+
+    def setting(self, key: str, default: str) -> str:
+        """The stored value of ``key``; the first caller stores ``default`` (race-free)."""
+        c = studio_settings.c
+        with self._read() as conn:
+            found = conn.execute(select(c.value).where(c.key == key)).scalar()
+        if found is not None:
+            return str(found)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(studio_settings).values(key=key, value=default))
+        except IntegrityError:  # another process stored it first: use theirs
+            pass
+        with self._read() as conn:
+            return str(conn.execute(select(c.value).where(c.key == key)).scalar_one())
 
     # -- projects and tasks ----------------------------------------------------------------
 
@@ -458,6 +568,43 @@ class StudioStore:
         except IntegrityError:
             raise AlreadyExists("this task was already submitted") from None
         return int(new_id)
+
+    def skip(self, assignment_id: int, reason: str, note: str) -> None:
+        """Close an open assignment without an answer, keeping why; AlreadyExists if it was
+        answered or skipped already."""
+        a = studio_assignments.c
+        with self.engine.begin() as conn:
+            closed = conn.execute(
+                update(studio_assignments)
+                .where(and_(a.id == assignment_id, a.done.is_(False)))
+                .values(done=True)
+            ).rowcount
+            if not closed:
+                raise AlreadyExists("this task was already submitted or skipped")
+            conn.execute(
+                insert(studio_skips).values(
+                    assignment_id=assignment_id, reason=reason, note=note, skipped_at=_now()
+                )
+            )
+            conn.execute(
+                delete(studio_drafts).where(studio_drafts.c.assignment_id == assignment_id)
+            )
+
+    def skips(self, project_id: int) -> list[SkipRow]:
+        k, a, t, u = studio_skips.c, studio_assignments.c, studio_tasks.c, studio_users.c
+        query = (
+            select(t.item, t.id, u.name, k.reason, k.note, k.skipped_at)
+            .select_from(
+                studio_skips.join(studio_assignments).join(studio_tasks).join(studio_users)
+            )
+            .where(t.project_id == project_id)
+            .order_by(k.skipped_at, a.id)
+        )
+        with self._read() as conn:
+            return [
+                SkipRow(i, int(tid), n, r, note, _aware(at))
+                for i, tid, n, r, note, at in conn.execute(query)
+            ]
 
     def submissions(self, project_id: int) -> list[SubmissionRow]:
         s, t, u, a = studio_submissions.c, studio_tasks.c, studio_users.c, studio_assignments.c

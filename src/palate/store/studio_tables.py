@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from palate.store.tables import metadata
@@ -35,6 +36,31 @@ studio_users = Table(
     Column("role", String(16), nullable=False),  # 'admin' | 'rater'
     Column("password_hash", Text, nullable=False),  # pwdlib argon2id, PHC string
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default=false()),  # cannot log in
+    # NFKC + casefold of the name: "Ann" and "ａｎｎ" are the same account name.
+    Column("name_key", String(100), nullable=False),
+    UniqueConstraint("name_key", name="uq_studio_users_name_key"),
+)
+
+# Server-side sessions: the cookie holds a random token, the table its SHA-256, so logging
+# out, an admin, or a password change ends a session for every copy of the cookie.
+studio_sessions = Table(
+    "studio_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("studio_users.id"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_studio_sessions_user", studio_sessions.c.user_id)
+
+# Values every server process must share, such as the generated cookie-signing secret.
+studio_settings = Table(
+    "studio_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )
 
 studio_projects = Table(
@@ -110,3 +136,14 @@ studio_submissions = Table(
     UniqueConstraint("assignment_id", name="uq_studio_submission_assignment"),
 )
 Index("ix_studio_submissions_task", studio_submissions.c.task_id)
+
+# A task the rater closed without an answer: 'unsure' (outside their expertise) or 'problem'
+# (broken, unsafe or unanswerable content: a flag for the admins), with the rater's note.
+studio_skips = Table(
+    "studio_skips",
+    metadata,
+    Column("assignment_id", BigInteger, ForeignKey("studio_assignments.id"), primary_key=True),
+    Column("reason", String(16), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("skipped_at", DateTime(timezone=True), nullable=False),
+)

@@ -10,9 +10,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
-from palate.studio.accounts import Role, add_user, authenticate
-from palate.studio.judging import DraftIn, SubmissionIn, TaskView
+from palate.store.studio import UserRow, name_key
+from palate.studio.accounts import (
+    MAX_PASSWORD,
+    HashingPool,
+    Role,
+    add_user,
+    check_password,
+)
+from palate.studio.judging import DraftIn, SkipIn, SubmissionIn, TaskView
 from palate.studio.projects import ItemIn, ProjectIn, create_project, enqueue, export_project
 from palate.studio.quality import Quality, quality
 from palate.studio.security import (
@@ -21,13 +29,15 @@ from palate.studio.security import (
     ApiUser,
     ApiWriter,
     csrf_token,
+    end_session,
     start_session,
 )
-from palate.studio.service import NotFound, Service
+from palate.studio.service import NotFound, Service, known_id
+from palate.studio.throttle import LoginThrottle, LoginThrottled
 
 router = APIRouter(prefix="/api", tags=["api"])
 
-Id = Annotated[int, Path(ge=1, le=2**62)]
+Id = Annotated[int, Path(description="Id; one that does not exist is 404.")]
 
 
 def service(request: Request) -> Service:
@@ -39,7 +49,24 @@ class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100, description="User name.")
-    password: str = Field(min_length=1, max_length=1000, description="Password.")
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD, description="Password.")
+
+
+class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current: str = Field(min_length=1, max_length=MAX_PASSWORD, description="Current password.")
+    new: str = Field(min_length=1, max_length=MAX_PASSWORD, description="New password.")
+
+
+class PasswordResetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD, description="New password.")
+
+
+class Ended(BaseModel):
+    sessions: int = Field(description="Sessions ended.")
 
 
 class Me(BaseModel):
@@ -98,27 +125,71 @@ class UserIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=100, description="User name.")
     role: Role = Field(description="'admin' or 'rater'.")
-    password: str = Field(min_length=8, max_length=1000, description="Initial password.")
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD, description="Initial password.")
 
 
 class UserOut(BaseModel):
+    id: int = Field(description="User id.")
     name: str = Field(description="User name.")
     role: str = Field(description="Role.")
+    disabled: bool = Field(description="Disabled accounts cannot log in.")
 
 
-@router.post("/login", response_model=Me, responses={401: {"description": "Wrong login."}})
-def login(request: Request, body: LoginIn) -> Me:
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def check_login(request: Request, name: str, password: str) -> UserRow | None:
+    """The user for a right name and password, throttled, hashed off the serving threads.
+
+    Raises LoginThrottled (429) without checking the password once an account or address
+    has had too many wrong logins; None for a wrong login.
+    """
+    throttle: LoginThrottle = request.app.state.throttle
+    hashing: HashingPool = request.app.state.hashing
+    account, address = name_key(name), client_address(request)
+    wait = throttle.retry_after(account, address)
+    if wait is not None:
+        raise LoginThrottled(wait)
+    user = await hashing.authenticate(service(request).studio, name, password)
+    if user is None:
+        throttle.failed(account, address)
+    else:
+        throttle.succeeded(account)
+    return user
+
+
+@router.post(
+    "/login",
+    response_model=Me,
+    responses={401: {"description": "Wrong login."}, 429: {"description": "Throttled."}},
+)
+async def login(request: Request, body: LoginIn) -> Me:
     """Start a session; JSON bodies cannot be sent cross-site without CORS, so no token yet."""
-    user = authenticate(service(request).studio, body.name, body.password)
+    user = await check_login(request, body.name, body.password)
     if user is None:
         raise HTTPException(401, "wrong name or password")
-    return Me(name=user.name, role=user.role, csrf_token=start_session(request, user))
+    csrf = await run_in_threadpool(start_session, request, user)
+    return Me(name=user.name, role=user.role, csrf_token=csrf)
 
 
 @router.post("/logout", response_model=Saved)
 def logout(request: Request, user: ApiWriter) -> Saved:
-    request.session.clear()
+    end_session(request)
     return Saved(saved=True)
+
+
+@router.post("/me/password", response_model=Me, responses={401: {}, 422: {}})
+async def change_password(request: Request, user: ApiWriter, body: PasswordChangeIn) -> Me:
+    """Change your password: every session of yours ends; this one is replaced by a new one."""
+    if await check_login(request, user.name, body.current) is None:
+        raise HTTPException(401, "the current password is wrong")
+    check_password(body.new, user.name)
+    new_hash = await request.app.state.hashing.hash(body.new)
+    studio = service(request).studio
+    await run_in_threadpool(studio.set_password, user.id, new_hash, end_sessions=True)
+    csrf = await run_in_threadpool(start_session, request, user)
+    return Me(name=user.name, role=user.role, csrf_token=csrf)
 
 
 @router.get("/me", response_model=Me)
@@ -164,6 +235,36 @@ def submit(request: Request, user: ApiWriter, assignment_id: Id, body: Submissio
     return Submitted(submission_id=service(request).submit(user, assignment_id, body))
 
 
+@router.post(
+    "/tasks/{assignment_id}/skip",
+    response_model=Saved,
+    status_code=201,
+    responses={404: {}, 409: {"description": "Already submitted or skipped."}},
+)
+def skip(request: Request, user: ApiWriter, assignment_id: Id, body: SkipIn) -> Saved:
+    """Skip a task ('unsure') or flag it ('problem'), with a note for the admins."""
+    service(request).skip(user, assignment_id, body)
+    return Saved(saved=True)
+
+
+class SkipOut(BaseModel):
+    item: str = Field(description="Prompt key.")
+    task_id: int = Field(description="Task id.")
+    rater: str = Field(description="Who skipped it.")
+    reason: str = Field(description="'unsure' or 'problem'.")
+    note: str = Field(description="The rater's note.")
+
+
+@router.get("/projects/{project_id}/skips", response_model=list[SkipOut], responses={404: {}})
+def project_skips(request: Request, user: ApiAdmin, project_id: Id) -> list[SkipOut]:
+    """Tasks raters skipped or flagged, oldest first."""
+    _project(request, project_id)
+    return [
+        SkipOut(item=k.item, task_id=k.task_id, rater=k.user, reason=k.reason, note=k.note)
+        for k in service(request).studio.skips(project_id)
+    ]
+
+
 @router.get("/projects", response_model=list[ProjectOut])
 def projects(request: Request, user: ApiAdmin) -> list[ProjectOut]:
     return [
@@ -178,7 +279,7 @@ def new_project(request: Request, user: ApiAdminWriter, body: ProjectIn) -> Crea
 
 
 def _project(request: Request, project_id: int) -> None:
-    if service(request).studio.project(project_id) is None:
+    if service(request).studio.project(known_id(project_id, "project")) is None:
         raise NotFound(f"no project {project_id}")
 
 
@@ -211,9 +312,56 @@ def export(request: Request, user: ApiAdminWriter, project_id: Id, body: ExportI
 
 @router.get("/users", response_model=list[UserOut])
 def users(request: Request, user: ApiAdmin) -> list[UserOut]:
-    return [UserOut(name=u.name, role=u.role) for u in service(request).studio.users()]
+    return [
+        UserOut(id=u.id, name=u.name, role=u.role, disabled=u.disabled)
+        for u in service(request).studio.users()
+    ]
 
 
 @router.post("/users", response_model=Created, status_code=201, responses={409: {}})
 def new_user(request: Request, user: ApiAdminWriter, body: UserIn) -> Created:
     return Created(id=add_user(service(request).studio, body.name, body.role, body.password).id)
+
+
+def _not_self(admin: UserRow, target: UserRow) -> None:
+    if admin.id == target.id:
+        raise HTTPException(409, "admins cannot lock themselves out; ask another admin")
+
+
+@router.post("/users/{user_id}/disable", response_model=Ended, responses={404: {}, 409: {}})
+def disable_user(request: Request, user: ApiAdminWriter, user_id: Id) -> Ended:
+    """Disable an account: it cannot log in and its sessions end now."""
+    svc = service(request)
+    target = svc.user(user_id)
+    _not_self(user, target)
+    ended = svc.studio.end_sessions(target.id)
+    svc.studio.set_disabled(target.id, True)
+    return Ended(sessions=ended)
+
+
+@router.post("/users/{user_id}/enable", response_model=Ended, responses={404: {}})
+def enable_user(request: Request, user: ApiAdminWriter, user_id: Id) -> Ended:
+    svc = service(request)
+    svc.studio.set_disabled(svc.user(user_id).id, False)
+    return Ended(sessions=0)
+
+
+@router.delete("/users/{user_id}/sessions", response_model=Ended, responses={404: {}})
+def end_user_sessions(request: Request, user: ApiAdminWriter, user_id: Id) -> Ended:
+    """Log a user out everywhere (a lost laptop, a shared cookie)."""
+    svc = service(request)
+    return Ended(sessions=svc.studio.end_sessions(svc.user(user_id).id))
+
+
+@router.post("/users/{user_id}/password", response_model=Ended, responses={404: {}, 422: {}})
+async def reset_password(
+    request: Request, user: ApiAdminWriter, user_id: Id, body: PasswordResetIn
+) -> Ended:
+    """Set a user's password (they forgot it); their sessions end."""
+    svc = service(request)
+    target = await run_in_threadpool(svc.user, user_id)
+    check_password(body.password, target.name)
+    new_hash = await request.app.state.hashing.hash(body.password)
+    ended = await run_in_threadpool(svc.studio.end_sessions, target.id)
+    await run_in_threadpool(svc.studio.set_password, target.id, new_hash, end_sessions=True)
+    return Ended(sessions=ended)

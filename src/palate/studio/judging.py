@@ -60,6 +60,19 @@ class DraftIn(BaseModel):
         return self
 
 
+class SkipIn(BaseModel):
+    """Closing a task without an answer, and why (admins see the notes)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Literal["unsure", "problem"] = Field(
+        description="'unsure': outside my expertise; 'problem': broken, unsafe or unanswerable."
+    )
+    note: str = Field(
+        min_length=1, max_length=MAX_CRITIQUE, description="What is wrong, in a sentence."
+    )
+
+
 class SubmissionIn(BaseModel):
     """A rater's answer, in the order the responses were shown."""
 

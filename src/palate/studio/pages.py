@@ -14,12 +14,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from palate.errors import InputError
 from palate.store.rubrics import RubricInfo, list_rubrics
 from palate.store.studio import UserRow
-from palate.studio.accounts import add_user, authenticate
-from palate.studio.judging import STRENGTH_LABELS, SubmissionIn, from_form
+from palate.studio.accounts import add_user, check_password, hash_password
+from palate.studio.api import check_login
+from palate.studio.judging import STRENGTH_LABELS, DraftIn, SkipIn, SubmissionIn, from_form
 from palate.studio.projects import ProjectIn, create_project, export_project
 from palate.studio.quality import plots, quality
 from palate.studio.security import (
@@ -27,10 +29,11 @@ from palate.studio.security import (
     PageUser,
     csrf_token,
     csrf_valid,
+    end_session,
     session_user,
     start_session,
 )
-from palate.studio.service import NotFound, Service
+from palate.studio.service import NotFound, Service, known_id
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(include_in_schema=False)
@@ -92,17 +95,19 @@ def login_page(request: Request) -> Response:
 
 
 @router.post("/login")
-def login(request: Request, form: Form) -> Response:
-    user = authenticate(service(request).studio, form.get("name", ""), form.get("password", ""))
+async def login(request: Request, form: Form) -> Response:
+    user = await check_login(request, form.get("name", ""), form.get("password", ""))
     if user is None:
-        return render(request, "login.html", None, 401, error="Wrong name or password.")
-    start_session(request, user)
+        return await run_in_threadpool(
+            render, request, "login.html", None, 401, error="Wrong name or password."
+        )
+    await run_in_threadpool(start_session, request, user)
     return RedirectResponse("/admin" if user.role == "admin" else "/", 303)
 
 
 @router.post("/logout")
 def logout(request: Request, user: PageUser, form: Form) -> Response:
-    request.session.clear()
+    end_session(request)
     return RedirectResponse("/login", 303)
 
 
@@ -175,10 +180,44 @@ def submit_task(
         if row.done:
             raise
         text = _input_message(exc) if isinstance(exc, ValidationError) else str(exc)
-        svc.save_draft(user, assignment_id, form, int(form.get("active_ms", "0") or 0))
+        _keep_draft(svc, user, assignment_id, form)
         return _task_page(request, user, assignment_id, project, error=text, status=422)
     suffix = f"?project={project}" if project else ""
     return RedirectResponse(f"/next{suffix}", 303)
+
+
+@router.post("/task/{assignment_id}/skip")
+def skip_task(
+    request: Request,
+    user: PageUser,
+    form: Form,
+    assignment_id: int,
+    project: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    svc = service(request)
+    svc.own_assignment(user, assignment_id)
+    try:
+        skip = SkipIn.model_validate(
+            {"reason": form.get("reason", ""), "note": form.get("note", "").strip()}
+        )
+    except ValidationError as exc:
+        return _task_page(
+            request, user, assignment_id, project, error=_input_message(exc), status=422
+        )
+    svc.skip(user, assignment_id, skip)
+    suffix = f"?project={project}" if project else ""
+    return RedirectResponse(f"/next{suffix}", 303)
+
+
+def _keep_draft(svc: Service, user: UserRow, assignment_id: int, form: dict[str, str]) -> None:
+    """Save what was typed, checked as the draft API checks it (skipped if it fails)."""
+    fields = {k: v for k, v in form.items() if k != "active_ms"}
+    active = form.get("active_ms", "")
+    try:
+        draft = DraftIn(fields=fields, active_ms=int(active) if active.isdigit() else 0).checked()
+    except (ValidationError, InputError):
+        return
+    svc.save_draft(user, assignment_id, draft.fields, draft.active_ms)
 
 
 # -- admins ---------------------------------------------------------------------------------
@@ -234,8 +273,40 @@ def admin_new_user(request: Request, user: PageAdmin, form: Form) -> Response:
     return RedirectResponse("/admin", 303)
 
 
+def _other_user(request: Request, admin: UserRow, user_id: int) -> UserRow:
+    target = service(request).user(user_id)
+    if target.id == admin.id:
+        raise InputError("admins cannot lock themselves out; ask another admin", field="user")
+    return target
+
+
+@router.post("/admin/users/{user_id}/{action}")
+def admin_user_action(
+    request: Request, user: PageAdmin, form: Form, user_id: int, action: str
+) -> Response:
+    """Disable, enable, log out everywhere, or reset the password of another account."""
+    studio = service(request).studio
+    target = _other_user(request, user, user_id)
+    if action == "disable":
+        studio.set_disabled(target.id, True)
+    elif action == "enable":
+        studio.set_disabled(target.id, False)
+    elif action == "end-sessions":
+        studio.end_sessions(target.id)
+    elif action == "password":
+        password = form.get("password", "")
+        try:
+            check_password(password, target.name)
+        except InputError as exc:
+            return admin_home(request, user, error=str(exc))
+        studio.set_password(target.id, hash_password(password), end_sessions=True)
+    else:
+        raise NotFound(f"no action {action!r}")
+    return RedirectResponse("/admin", 303)
+
+
 def _project_or_404(request: Request, project_id: int) -> Any:
-    project = service(request).studio.project(project_id)
+    project = service(request).studio.project(known_id(project_id, "project"))
     if project is None:
         raise NotFound(f"no project {project_id}")
     return project
@@ -253,6 +324,7 @@ def admin_project(
         user,
         project=project,
         progress=studio.progress(project_id),
+        skips=studio.skips(project_id),
         report=quality(studio.submissions(project_id)),
         exported=exported,
     )

@@ -117,8 +117,13 @@ def _png(fig: Figure) -> str:
 
 
 def plots(report: Quality) -> dict[str, str]:
-    """Base64 PNGs: the rater × rater agreement matrix, gold accuracy, and speed."""
+    """Base64 PNGs: the rater × rater agreement matrix, gold accuracy, and speed.
+
+    Rater names are user input: they are drawn as plain text (``parse_math=False``), never as
+    mathtext, whose parser a name like ``$\\frac{...}$`` could make fail or work hard.
+    """
     names = [r.rater for r in report.raters]
+    positions = list(range(len(names)))
     out: dict[str, str] = {}
     if names:
         index = {n: i for i, n in enumerate(names)}
@@ -129,24 +134,24 @@ def plots(report: Quality) -> dict[str, str]:
         fig = Figure(figsize=(1.2 + 0.6 * len(names), 1 + 0.6 * len(names)))
         ax = fig.subplots()
         image = ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
-        ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
-        ax.set_yticks(range(len(names)), names)
+        ax.set_xticks(positions, names, rotation=45, ha="right", parse_math=False)
+        ax.set_yticks(positions, names, parse_math=False)
         ax.set_title("Agreement between raters")
         fig.colorbar(image, ax=ax)
         out["agreement"] = _png(fig)
 
         fig = Figure(figsize=(5, 3))
         ax = fig.subplots()
-        ax.bar(names, [r.gold_accuracy or 0.0 for r in report.raters], color="#3b7dd8")
+        ax.bar(positions, [r.gold_accuracy or 0.0 for r in report.raters], color="#3b7dd8")
+        ax.set_xticks(positions, names, rotation=45, parse_math=False)
         ax.set_ylim(0, 1)
         ax.set_ylabel("gold accuracy")
-        ax.tick_params(axis="x", rotation=45)
         out["gold"] = _png(fig)
 
         fig = Figure(figsize=(5, 3))
         ax = fig.subplots()
-        ax.bar(names, [r.median_seconds or 0.0 for r in report.raters], color="#d8843b")
+        ax.bar(positions, [r.median_seconds or 0.0 for r in report.raters], color="#d8843b")
+        ax.set_xticks(positions, names, rotation=45, parse_math=False)
         ax.set_ylabel("median seconds per task")
-        ax.tick_params(axis="x", rotation=45)
         out["speed"] = _png(fig)
     return out

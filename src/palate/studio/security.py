@@ -1,21 +1,27 @@
 """Sessions, roles and CSRF.
 
-The session is Starlette's signed cookie (itsdangerous; HttpOnly, SameSite=Lax) holding the
-user id and a CSRF token; the user is re-read from the store on every request, so a deleted
-account loses access at once. Every form carries the token in a hidden field and every JSON
-write in the ``X-CSRF-Token`` header; both are compared in constant time.
+The cookie is Starlette's signed session (itsdangerous; HttpOnly, SameSite=Lax, Secure over
+https). Before login it holds only a CSRF token for the login form; after login it holds a
+random session token whose SHA-256 is a row of ``studio_sessions``. The row, not the cookie,
+decides: logging out, an admin ending a user's sessions, disabling the account or changing
+its password deletes the rows, and every copy of the cookie stops working at once. The user
+is re-read with the session on every request. Every form carries the CSRF token in a hidden
+field and every JSON write in the ``X-CSRF-Token`` header; both are compared in constant time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 
-from palate.store.studio import StudioStore, UserRow
+from palate.store.studio import SessionRow, StudioStore, UserRow
 
 CSRF_HEADER = "X-CSRF-Token"
+SESSION_HOURS = 12
 
 
 class LoginRequired(Exception):
@@ -31,8 +37,32 @@ def studio_of(request: Request) -> StudioStore:
     return studio
 
 
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+_UNREAD = object()
+
+
+def _live_session(request: Request) -> SessionRow | None:
+    """The request's server-side session, looked up once per request."""
+    cached = getattr(request.state, "palate_session", _UNREAD)
+    if cached is not _UNREAD:
+        return cached  # type: ignore[return-value]
+    token = request.session.get("sid")
+    found = None
+    if isinstance(token, str):
+        found = studio_of(request).session(_token_hash(token), datetime.now(UTC))
+    request.state.palate_session = found
+    return found
+
+
 def csrf_token(request: Request) -> str:
-    """The session's CSRF token, created on first use."""
+    """The CSRF token: the session's when logged in, else one kept in the cookie for the
+    login form (created on first use)."""
+    live = _live_session(request)
+    if live is not None:
+        return live.csrf
     token = request.session.get("csrf")
     if not isinstance(token, str):
         token = secrets.token_urlsafe(32)
@@ -41,7 +71,8 @@ def csrf_token(request: Request) -> str:
 
 
 def csrf_valid(request: Request, sent: str | None) -> bool:
-    expected = request.session.get("csrf")
+    live = _live_session(request)
+    expected = live.csrf if live is not None else request.session.get("csrf")
     return (
         isinstance(expected, str)
         and isinstance(sent, str)
@@ -50,17 +81,30 @@ def csrf_valid(request: Request, sent: str | None) -> bool:
 
 
 def start_session(request: Request, user: UserRow) -> str:
-    """Log in: a fresh session (no fixation) with a new CSRF token."""
+    """Log in: a new server-side session (no fixation) with a new CSRF token; returns it."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    studio = studio_of(request)
+    studio.end_expired_sessions(now)
+    studio.open_session(user.id, _token_hash(token), csrf, now + timedelta(hours=SESSION_HOURS))
     request.session.clear()
-    request.session["uid"] = user.id
-    return csrf_token(request)
+    request.session["sid"] = token
+    request.state.palate_session = SessionRow(user, csrf)
+    return csrf
+
+
+def end_session(request: Request) -> None:
+    """Log out: the server forgets the session, so copies of the cookie are dead too."""
+    token = request.session.get("sid")
+    if isinstance(token, str):
+        studio_of(request).end_session(_token_hash(token))
+    request.session.clear()
+    request.state.palate_session = None
 
 
 def session_user(request: Request) -> UserRow | None:
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
-        return None
-    return studio_of(request).user(uid)
+    live = _live_session(request)
+    return live.user if live is not None else None
 
 
 def page_user(request: Request) -> UserRow:
