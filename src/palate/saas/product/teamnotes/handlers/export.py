@@ -38,5 +38,6 @@ def export(request: Request) -> Response:
         raise HTTPError(404, "workspace not found")
     notes = workspace_notes(request, workspace_id)
 
+    # One file per note, named after its title.
     files = [{"file": f"{slugify(note['title'])}-{note['id']}.md", **note} for note in notes]
     return Response(200, {"workspace": workspace[0], "files": files})
