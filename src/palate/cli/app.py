@@ -17,6 +17,7 @@ from palate.cli.evals import card_command, eval_app, gate_app
 from palate.cli.judge import app as judge_app
 from palate.cli.ledger import app as ledger_app
 from palate.cli.route import app as route_app
+from palate.cli.saas import app as saas_app
 from palate.cli.rubric import app as rubric_app
 from palate.cli.serve import app as studio_app
 from palate.cli.serve import serve_command
@@ -46,6 +47,7 @@ app.add_typer(train_app, name="train")
 app.command("serve")(serve_command)
 app.command("demo")(demo_command)
 app.add_typer(studio_app, name="studio")
+app.add_typer(saas_app, name="saas")
 
 
 def main() -> None:

@@ -25,6 +25,8 @@ BREACH_PENALTY = 0.05
 BREACH_PENALTY_SENSITIVE = 0.2
 RECOVERY_PER_DAY = 0.02
 TICKET_PROBABILITY = 0.1
+FEATURE_ASK_PROBABILITY = 0.02
+"""Chance per day that a customer asks for a wished feature that has not shipped (once)."""
 PRICE_CHURN_PER_DAY = 0.1
 BREACH_COST_CENTS = 10_000
 BREACH_COST_PER_CUSTOMER_CENTS = 100
@@ -49,6 +51,8 @@ class Customer:
     bill_offset: int = 0
     billed_price: int = 0
     """The plan price on the customer's last bill: a rise is noticed when it is billed."""
+    asked: set[str] = field(default_factory=set)
+    """Features this customer has asked for in a ticket."""
 
 
 @dataclass
@@ -253,6 +257,12 @@ class Economy:
                     BREACH_PENALTY_SENSITIVE if profile.security_sensitive else BREACH_PENALTY
                 )
             customer.satisfaction = min(1.0, customer.satisfaction + RECOVERY_PER_DAY) - penalty
+            for feature, value in profile.wishes:
+                wanted = feature not in self.features and feature not in customer.asked
+                if wanted and self.rng.random() < FEATURE_ASK_PROBABILITY:
+                    customer.asked.add(feature)
+                    text = f"We would pay ${value / 100:.0f} a month more for {feature}."
+                    self._new_ticket(day, customer, "", f"feature:{feature}", text)
 
             price = self.prices[profile.plan]
             too_dear = customer.billed_price > profile.willingness * LIST_PRICES[profile.plan]
@@ -318,14 +328,16 @@ class Economy:
     def _new_ticket(
         self, day: int, customer: Customer, verdict: str, topic: str, detail: str
     ) -> None:
-        text = TICKET_TEXT[verdict].format(detail=detail or topic)
+        text = TICKET_TEXT[verdict].format(detail=detail or topic) if verdict else detail
         self.tickets.append(Ticket(len(self.tickets), day, customer.profile.id, topic, text))
         self.counters["tickets"] += 1
 
     def _settle_tickets(self, day: int, up: bool, verdicts: dict[str, str]) -> None:
         attacks = dict(self.attacks)
         for ticket in self.tickets:
-            if ticket.topic in ATTACKS:
+            if ticket.topic.startswith("feature:"):
+                fixed = ticket.topic.removeprefix("feature:") in self.features
+            elif ticket.topic in ATTACKS:
                 fixed = attacks.get(ticket.topic) == BLOCKED
             elif ticket.topic == "down":
                 fixed = up

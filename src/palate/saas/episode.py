@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from palate.errors import InputError, PalateError
+from palate.saas.defects import FEATURES, Probe, ProbeError
 from palate.saas.economy import Economy
 from palate.saas.events import EventLog
 from palate.saas.market import build_market
@@ -58,8 +59,6 @@ class Config:
 
 def feature_ids() -> tuple[str, ...]:
     """The features customers may wish for, from the product's catalogue."""
-    from palate.saas.defects import FEATURES
-
     return tuple(feature.id for feature in FEATURES)
 
 
@@ -194,10 +193,16 @@ class Episode:
 
     def _detect_features(self) -> list[str]:
         """Which wished-for features the running version really has, by its behaviour."""
-        from palate.saas.defects import FEATURES
-
         assert self.workspace is not None
-        return [f.id for f in FEATURES if f.detect(self.workspace)]
+        shipped = []
+        for feature in FEATURES:
+            probe = Probe(self.workspace.request, f"v{self._deploys_seen + 1}-{feature.id}")
+            try:
+                if feature.works(probe):
+                    shipped.append(feature.id)
+            except (ProbeError, KeyError, TypeError, ValueError, AttributeError):
+                continue
+        return shipped
 
     # -- the business (palate.saas.business.Business) ---------------------------------------
 

@@ -79,17 +79,21 @@ class EventLog:
 
     def write(self, path: Path) -> None:
         """Write the whole log as JSON lines, atomically."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                for event in self.events:
-                    handle.write(orjson.dumps(event.to_json(), option=orjson.OPT_SORT_KEYS))
-                    handle.write(b"\n")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        lines = [orjson.dumps(e.to_json(), option=orjson.OPT_SORT_KEYS) for e in self.events]
+        write_atomic(path, b"\n".join(lines) + b"\n")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary file and a rename: readers see all of it or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def read_log(path: Path) -> list[Event]:

@@ -10,10 +10,14 @@ from typing import Any
 import orjson
 
 from palate.errors import PalateError
+from palate.ledger import EntityRef, Ledger
+from palate.ledger.provenance import current_agent
 from palate.saas.agents import Agent, agent
 from palate.saas.env import SaasEnv
 from palate.saas.episode import Episode
+from palate.saas.events import write_atomic
 from palate.saas.presets import preset
+from palate.store import Store
 
 EVENTS_FILE = "events.jsonl"
 SUMMARY_FILE = "summary.json"
@@ -69,7 +73,7 @@ def finish(
 def write_results(episode: Episode, agent_name: str, out: Path) -> dict[str, Any]:
     summary = episode.summary(agent_name)
     episode.log.write(out / EVENTS_FILE)
-    (out / SUMMARY_FILE).write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+    write_atomic(out / SUMMARY_FILE, orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     return summary
 
 
@@ -83,3 +87,20 @@ def resume_episode(snapshot: Path, out: Path, root: Path) -> dict[str, Any]:
         return write_results(episode, player.name, out)
     finally:
         episode.close()
+
+
+def record_episode(store: Store, summary: dict[str, Any], preset_name: str) -> None:
+    """Record the episode's digest in the ledger: which agent, seed and preset gave which
+    log, so a published figure can be traced to a replayable episode."""
+    Ledger(store).append(
+        "saas.run",
+        agent=current_agent(),
+        generated=[
+            EntityRef(
+                kind="saas-episode",
+                id=f"{summary['agent']}:{preset_name}:{summary['seed']}",
+                hash=summary["digest"],
+            )
+        ],
+        attributes={"preset": preset_name, **summary},
+    )

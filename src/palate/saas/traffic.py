@@ -321,6 +321,19 @@ def _idor(t: Traffic, day: int) -> str:
     return BLOCKED
 
 
+def _idor_export(t: Traffic, day: int) -> str:
+    """Export another workspace by guessing its id (the later variant of the IDOR)."""
+    _victim(t)
+    victim = t.accounts["writer"]
+    attacker = t.account("mallory")
+    status, payload = t.call(
+        "GET", url("/export", workspace_id=victim.workspace_id), token=attacker.token
+    )
+    if status == 200 and "private plan" in str(payload):
+        return BREACH
+    return BLOCKED
+
+
 def _inject_search(t: Traffic, day: int) -> str:
     """SQL injection through the search term to list other workspaces' notes."""
     _victim(t)
@@ -365,10 +378,11 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("collab", _collab),
         Scenario("big_list", _big_list, work_budget=20_000),
         Scenario("idor", _idor, attack=True),
+        Scenario("idor_export", _idor_export, attack=True),
         Scenario("inject_search", _inject_search, attack=True),
         Scenario("inject_sort", _inject_sort, attack=True),
     )
 }
-LATER = frozenset({"unicode_tags", "inject_sort"})
+LATER = frozenset({"unicode_tags", "idor_export", "inject_search"})
 """Scenarios that only start after ``Preset.variants_from`` of the episode: later variants of
 defects whose first variant is hit from day 0."""
