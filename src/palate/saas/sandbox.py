@@ -328,6 +328,7 @@ done
 while read -r _ point _; do
     [ "$point" = "$workspace" ] || mount -o remount,bind,ro "$point" 2>/dev/null || true
 done < /proc/self/mounts
+cd "$workspace"  # onto the writable mount (the old working directory is under the read-only one)
 exec "$@"
 """
 

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
@@ -68,8 +69,18 @@ def _git_env(counter: int) -> dict[str, str]:
 class Workspace:
     """One episode's product repository, its deployed service and its logs."""
 
-    def __init__(self, root: Path, seed: int, *, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        seed: int,
+        *,
+        limits: Limits | None = None,
+        hidden: Sequence[Path] = (),
+    ) -> None:
+        """``hidden``: more directories contained code must never see (the simulator's
+        state, when it lies outside ``root``); palate's own package is always hidden."""
         self.root = root.resolve()
+        self.hidden = [Path(h).resolve() for h in hidden]
         self.repo = self.root / "repo"
         self.data = self.root / "data"
         self.logs_dir = self.root / "logs"
@@ -82,9 +93,16 @@ class Workspace:
 
     # -- creation -------------------------------------------------------------------------
     @classmethod
-    def create(cls, root: Path, seed: int, *, limits: Limits | None = None) -> Workspace:
+    def create(
+        cls,
+        root: Path,
+        seed: int,
+        *,
+        limits: Limits | None = None,
+        hidden: Sequence[Path] = (),
+    ) -> Workspace:
         """Copy the clean product into ``root/repo`` and commit it."""
-        workspace = cls(root, seed, limits=limits)
+        workspace = cls(root, seed, limits=limits, hidden=hidden)
         if workspace.repo.exists():
             raise WorkspaceError(f"{workspace.repo} already exists")
         shutil.copytree(
@@ -206,7 +224,8 @@ class Workspace:
         return sandbox.run_tests(self.repo, timeout_s=timeout_s, hidden=self._hidden())
 
     def _hidden(self) -> builtins.list[str]:
-        return [str(self.repo / ".git"), str(self.data), str(self.logs_dir)]
+        own = [self.repo / ".git", self.data, self.logs_dir]
+        return [str(path) for path in [*own, *self.hidden]]
 
     def deploy(self, message: str = "deploy") -> DeployResult:
         """Commit the working tree and start it, replacing the running version. A version
