@@ -358,7 +358,7 @@ def _inject_sort(t: Traffic, day: int) -> str:
         )
         status, payload = t.call(
             "GET",
-            url("/notes", workspace_id=attacker.workspace_id, sort=sort),
+            url("/notes", workspace_id=attacker.workspace_id, sort=sort, per_page=1),
             token=attacker.token,
         )
         if status != 200 or not isinstance(payload, dict):
