@@ -41,6 +41,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -476,7 +477,7 @@ class Service:
         method: str,
         path: str,
         json_body: Any = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
         """Send one request over the keep-alive connection; ``(status, body, work)``."""
         if not self.alive:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import json
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
@@ -22,6 +23,9 @@ from typing import Any
 from palate.errors import PalateError
 from palate.saas import sandbox
 from palate.saas.sandbox import Limits, Reply, Service, TestRun
+
+_STATE = "workspace.json"
+"""The deploy history, next to repo/ (so a copied root can be reopened)."""
 
 MAX_FILE_BYTES = 256 * 1024
 """Largest file the agent may write."""
@@ -113,6 +117,34 @@ class Workspace:
         workspace._git("init", "-q", "-b", "main")
         workspace.commit("the product as shipped")
         return workspace
+
+    @classmethod
+    def reopen(
+        cls,
+        root: Path,
+        seed: int,
+        *,
+        limits: Limits | None = None,
+        hidden: Sequence[Path] = (),
+    ) -> Workspace:
+        """Continue a workspace (e.g. a restored snapshot): its deploy history comes back and,
+        if the last deploy was running, the same version starts again (not a new deploy)."""
+        workspace = cls(root, seed, limits=limits, hidden=hidden)
+        try:
+            state = json.loads((workspace.root / _STATE).read_text())
+        except (OSError, ValueError) as exc:
+            raise WorkspaceError(f"{root}: not a workspace ({exc})") from exc
+        workspace.deploys = [(str(c), bool(ok)) for c, ok in state["deploys"]]
+        workspace._commits = int(state["commits"])
+        if workspace.deploys and workspace.deploys[-1][1]:
+            workspace._start()
+        return workspace
+
+    def _save_state(self) -> None:
+        state = {"deploys": self.deploys, "commits": self._commits}
+        partial = self.root / (_STATE + ".partial")
+        partial.write_text(json.dumps(state))
+        partial.replace(self.root / _STATE)
 
     def _git(self, *args: str) -> str:
         done = subprocess.run(
@@ -212,6 +244,7 @@ class Workspace:
         if self._git("status", "--porcelain").strip() or self._commits == 0:
             self._commits += 1
             self._git("commit", "-q", "--allow-empty", "-m", message or "change")
+            self._save_state()
         return self._git("rev-parse", "HEAD").strip()
 
     # -- running --------------------------------------------------------------------------
@@ -231,11 +264,18 @@ class Workspace:
         """Commit the working tree and start it, replacing the running version. A version
         that fails to start leaves the service down until the next deploy or rollback."""
         commit = self.commit(f"{message} {len(self.deploys) + 1}")
+        reason = self._start()
+        self.deploys.append((commit, self.service is not None))
+        self._save_state()
+        return DeployResult(self.service is not None, len(self.deploys), commit, reason)
+
+    def _start(self) -> str:
+        """(Re)start the service from the working tree; "started" or why not."""
         self.stop()
         log = self.logs_dir / "service.log"
         if log.exists() and log.stat().st_size > 1 << 20:
             log.replace(self.logs_dir / "service.previous.log")
-        service, reason = sandbox.start_service(
+        self.service, reason = sandbox.start_service(
             self.repo,
             self.data / "app.db",
             log,
@@ -243,9 +283,7 @@ class Workspace:
             limits=self.limits,
             hidden=self._hidden(),
         )
-        self.service = service
-        self.deploys.append((commit, service is not None))
-        return DeployResult(service is not None, len(self.deploys), commit, reason)
+        return reason
 
     def rollback(self) -> DeployResult:
         """Put back the code of the last version that started (other than the running one)
@@ -263,7 +301,7 @@ class Workspace:
         method: str,
         path: str,
         json: Any = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
         """A request to the deployed service; status 0 when it is down."""
         if self.service is None or not self.service.alive:
