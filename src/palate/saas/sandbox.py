@@ -45,7 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from palate.judges.verifier import _kill_group, _unshare_prefix
 
@@ -273,17 +273,13 @@ class Limits:
     """Counted work one request may do before its SQL is interrupted."""
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     """One request's answer. ``status`` 0 means no answer: the service is down, crashed or
     timed out. ``work`` is counted by the harness (see the module docstring)."""
 
     status: int
     body: Any
     work: int
-
-    def __iter__(self) -> Any:  # unpacks as (status, body, work)
-        return iter((self.status, self.body, self.work))
 
 
 def _hidden_paths() -> list[str]:
@@ -326,8 +322,11 @@ while [ "$count" -gt 0 ]; do
     mount -t tmpfs -o ro,size=4k,mode=0555 palate-hidden "$1"
     shift; count=$((count - 1))
 done
-while read -r _ point _; do
-    [ "$point" = "$workspace" ] || mount -o remount,bind,ro "$point" 2>/dev/null || true
+while read -r _ point _ options _; do
+    case "$point:$options" in
+        "$workspace":*|*:ro,*|/proc*|/sys*) ;;
+        *) mount -o remount,bind,ro "$point" 2>/dev/null || true ;;
+    esac
 done < /proc/self/mounts
 cd "$workspace"  # onto the writable mount (the old working directory is under the read-only one)
 exec "$@"
