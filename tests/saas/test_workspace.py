@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from palate.saas.sandbox import process_group_alive
+from palate.saas.sandbox import Limits, process_group_alive
 from palate.saas.workspace import Workspace, WorkspaceError
 
 
@@ -102,3 +102,38 @@ def test_the_product_tests_pass_when_run_contained(workspace: Workspace) -> None
     run = workspace.run_tests()
     assert run.ok, run.output
     assert "passed" in run.summary
+
+
+RUNAWAY = """
+from teamnotes.web import Request, Response, route
+
+
+@route("GET", "/count-forever")
+def count_forever(request: Request) -> Response:
+    sql = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+    request.db.execute(sql)
+    return Response(200, {})
+
+
+@route("GET", "/spin")
+def spin(request: Request) -> Response:
+    while True:
+        pass
+"""
+
+
+def test_runaway_sql_is_cut_at_the_work_budget_and_hangs_are_downtime(tmp_path: Path) -> None:
+    limits = Limits(work_budget=2_000, request_timeout_s=1.0)
+    ws = Workspace.create(tmp_path / "episode", seed=7, limits=limits)
+    try:
+        ws.write("teamnotes/handlers/runaway.py", RUNAWAY)
+        assert ws.deploy().ok
+        first = ws.request("GET", "/count-forever")
+        second = ws.request("GET", "/count-forever")
+        assert first.status == 400 and "interrupted" in first.body["error"]
+        assert first.work == second.work == 2_001  # the statement and the budget
+        assert ws.request("GET", "/spin").status == 0
+        assert not ws.up and ws.request("GET", "/health").status == 0
+        assert ws.deploy().ok
+    finally:
+        ws.stop()

@@ -269,7 +269,7 @@ class Limits:
     """Wall-clock limit for start-up (imports, creating tables)."""
     request_timeout_s: float = 10.0
     """Wall-clock limit for one request's answer; past it the service is killed (downtime)."""
-    work_budget: int = 200_000
+    work_budget: int = 20_000
     """Counted work one request may do before its SQL is interrupted."""
 
 
