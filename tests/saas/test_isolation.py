@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import palate.saas
+from palate import isolation
 from palate.saas import sandbox
 from palate.saas.workspace import Workspace
 
@@ -98,8 +99,8 @@ def workspace(
     """Contained as on this machine, and as where the kernel refuses namespaces (the audit
     hook alone)."""
     if request.param == "audit-hook-only":
-        monkeypatch.setattr(sandbox, "_namespaces_work", lambda: False)
-        monkeypatch.setattr(sandbox, "_unshare_prefix", lambda: ())
+        monkeypatch.setattr(isolation, "namespaces_work", lambda: False)
+        monkeypatch.setattr(isolation, "unshare_prefix", lambda: ())
     ws = Workspace.create(tmp_path / "episode", seed=5)
     yield ws
     ws.stop()
@@ -168,7 +169,7 @@ print(json.dumps(done))
 """
 
 
-@pytest.mark.skipif(not sandbox._namespaces_work(), reason="this kernel refuses namespaces")
+@pytest.mark.skipif(not isolation.namespaces_work(), reason="this kernel refuses namespaces")
 def test_the_kernel_contains_code_that_gets_past_the_audit_hook(tmp_path: Path) -> None:
     """Without the audit hook at all, the mount and network namespaces still hide the fixes,
     keep every file system but the workspace read-only and leave no network."""

@@ -32,22 +32,19 @@ import http.client
 import json
 import os
 import select
-import shutil
 import socket
 import sqlite3
 import struct
 import subprocess
 import sys
 import sysconfig
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from palate.judges.verifier import _kill_group, _unshare_prefix
+from palate import isolation
 
 STEPS_PER_TICK = 1000
 """SQLite virtual-machine steps per unit of counted work."""
@@ -310,65 +307,9 @@ def _spec(root: Path, limits: Limits, hidden: list[str]) -> dict[str, Any]:
     }
 
 
-# Runs as root of a new user, network and mount namespace, before the interpreter: hides the
-# given directories under empty read-only tmpfs mounts and makes every file system read-only
-# except the workspace, so containment of files holds even against code that gets past the
-# audit hook. Arguments: workspace, number of hidden directories, the directories, the command.
-_NAMESPACE = r"""
-set -e
-workspace="$1"; count="$2"; shift 2
-mount --bind "$workspace" "$workspace"
-while [ "$count" -gt 0 ]; do
-    mount -t tmpfs -o ro,size=4k,mode=0555 palate-hidden "$1"
-    shift; count=$((count - 1))
-done
-while read -r _ point _ options _; do
-    case "$point:$options" in
-        "$workspace":*|*:ro,*|/proc*|/sys*) ;;
-        *) mount -o remount,bind,ro "$point" 2>/dev/null || true ;;
-    esac
-done < /proc/self/mounts
-cd "$workspace"  # onto the writable mount (the old working directory is under the read-only one)
-exec "$@"
-"""
-
-
-@lru_cache(maxsize=1)
-def _namespaces_work() -> bool:
-    """Whether this kernel lets us make user, network and mount namespaces and mount tmpfs."""
-    tool = shutil.which("unshare")
-    if tool is None:
-        return False
-    with tempfile.TemporaryDirectory(prefix="palate-ns-") as probe:
-        try:
-            done = subprocess.run(
-                [tool, "-rnm", "sh", "-c", _NAMESPACE, "sh", probe, "1", probe, "true"],
-                capture_output=True,
-                timeout=10,
-            )
-        except (OSError, subprocess.SubprocessError):
-            return False
-    return done.returncode == 0
-
-
 def _contained_argv(root: Path, hidden: list[str], program: str) -> list[str]:
     """The command line of a contained interpreter running ``program``."""
-    python = [sys.executable, "-I", "-c", program]
-    if not _namespaces_work():
-        return [*_unshare_prefix(), *python]  # the audit hook alone guards files
-    dirs = [h for h in hidden if Path(h).is_dir()]
-    return [
-        "unshare",
-        "-rnm",
-        "sh",
-        "-c",
-        _NAMESPACE,
-        "sh",
-        str(root),
-        str(len(dirs)),
-        *dirs,
-        *python,
-    ]
+    return isolation.contained_command(root, hidden, [sys.executable, "-I", "-c", program])
 
 
 def _environment(root: Path) -> dict[str, str]:
@@ -517,7 +458,7 @@ class Service:
         """Kill the whole process group and close everything; safe to call twice."""
         if self.down_reason is None:
             self.down_reason = reason
-        _kill_group(self.process.pid)
+        isolation.kill_group(self.process.pid)
         self.process.wait()
         if self._http is not None:
             self._http.close()
@@ -648,7 +589,7 @@ def run_tests(
         timed_out = True
         out = b""
     finally:
-        _kill_group(process.pid)
+        isolation.kill_group(process.pid)
         process.wait()
     text = out.decode(errors="replace")[-8000:]
     if timed_out:
