@@ -1,78 +1,70 @@
-"""``palate saas run|replay|report`` as a user runs them."""
+"""``palate saas run|replay|report`` as a user runs them (in this process)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-KEYS = set(
-    [
-        "agent",
-        "seed",
-        "days",
-        "net_worth_cents",
-        "revenue_cents",
-        "customers_start",
-        "customers_end",
-        "churned",
-        "uptime",
-        "breaches",
-        "incidents",
-        "tickets",
-        "digest",
-    ]
-)
+import pytest
+
+from tests.helpers import run_cli, run_json
+
+KEYS = {
+    "agent", "seed", "days", "net_worth_cents", "revenue_cents", "customers_start",
+    "customers_end", "churned", "uptime", "breaches", "incidents", "tickets", "digest",
+}  # fmt: skip
 
 
-def palate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "palate", *args], capture_output=True, text=True, cwd=cwd,
-        timeout=300,
-    )  # fmt: skip
-
-
-def test_run_replay_report(tmp_path: Path) -> None:
+def test_run_replay_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
-    done = palate(
-        "saas", "run", "--agent", "greedy-pricer", "--seed", "2", "--preset", "quick",
-        "--days", "2", "--out", str(out), "--json", "--db", f"sqlite:///{tmp_path}/p.db",
-        cwd=tmp_path,
+    db = f"sqlite:///{tmp_path}/p.db"
+    summary = run_json(
+        capsys, "saas", "run", "--agent", "greedy-pricer", "--seed", "2", "--preset", "quick",
+        "--days", "2", "--out", str(out), "--db", db,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    summary = json.loads(done.stdout)
     assert set(summary) == KEYS
     assert summary["days"] == 2 and summary["agent"] == "greedy-pricer"
 
-    replayed = palate("saas", "replay", str(out / "events.jsonl"), "--json", cwd=tmp_path)
-    assert replayed.returncode == 0, replayed.stderr
-    assert json.loads(replayed.stdout) == {
+    replayed = run_json(capsys, "saas", "replay", str(out / "events.jsonl"))
+    assert replayed == {
         "digest": summary["digest"],
         "net_worth_cents": summary["net_worth_cents"],
     }
-    ledger = palate("ledger", "show", "--json", "--db", f"sqlite:///{tmp_path}/p.db", cwd=tmp_path)
-    assert summary["digest"] in ledger.stdout
+    ledger = run_json(capsys, "ledger", "show", "--db", db)
+    assert summary["digest"] in json.dumps(ledger)
 
-    reported = palate("saas", "report", str(out), cwd=tmp_path)
-    assert reported.returncode == 0, reported.stderr
+    code, _, err = run_cli(capsys, "saas", "report", str(out))
+    assert code == 0, err
     html = (out / "report.html").read_text()
     assert "data:image/png;base64" in html and "set_price" in html
 
 
-def test_bad_arguments_and_corrupt_logs_exit_1_with_one_line(tmp_path: Path) -> None:
-    for args in (
-        ["saas", "run", "--agent", "nobody", "--seed", "1", "--out", str(tmp_path / "x")],
-        ["saas", "run", "--agent", "idle", "--seed", "1", "--preset", "huge",
-         "--out", str(tmp_path / "x")],
-        ["saas", "run", "--agent", "idle", "--seed", "1", "--days", "0",
-         "--out", str(tmp_path / "x")],
-        ["saas", "replay", str(tmp_path / "missing.jsonl")],
-    ):  # fmt: skip
-        done = palate(*args, cwd=tmp_path)
-        assert done.returncode == 1, (args, done.stderr)
-        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--agent", "nobody"],
+        ["--agent", "idle", "--preset", "huge"],
+        ["--agent", "idle", "--days", "0"],
+    ],
+)
+def test_bad_run_arguments_exit_1_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    code, _, err = run_cli(
+        capsys, "saas", "run", "--seed", "1", "--out", str(tmp_path / "x"), *args,
+        "--db", f"sqlite:///{tmp_path}/p.db",
+    )  # fmt: skip
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "x" / "events.jsonl").exists()
+
+
+def test_missing_and_corrupt_logs_exit_1_naming_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(capsys, "saas", "replay", str(tmp_path / "missing.jsonl"))
+    assert code == 1 and "no such event log" in err
     corrupt = tmp_path / "events.jsonl"
     corrupt.write_text('{"i": 0, "day": 0}\n')
-    done = palate("saas", "replay", str(corrupt), cwd=tmp_path)
-    assert done.returncode == 1 and "line 1" in done.stderr
+    code, _, err = run_cli(capsys, "saas", "replay", str(corrupt))
+    assert code == 1 and "line 1" in err and len(err.strip().splitlines()) == 1
