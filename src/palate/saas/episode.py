@@ -10,7 +10,6 @@ log back.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pickle
 import shutil
@@ -18,14 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from palate.errors import InputError, PalateError
 from palate.saas.defects import FEATURES, Probe, ProbeError
 from palate.saas.economy import Economy
 from palate.saas.events import EventLog
 from palate.saas.market import build_market
 from palate.saas.presets import Preset, preset
+from palate.saas.tools import Toolbox, ToolError
 from palate.saas.traffic import DOWN, SCENARIOS, Outcome, Traffic
 from palate.saas.workspace import Workspace
 
@@ -113,7 +111,7 @@ class Episode:
         self._deploys_seen = 0
         self._probed: dict[str, int] = {}
         """Scenario -> the deploy count when it was last tried for real."""
-        self._toolbox: Any = None
+        self._toolbox: Toolbox | None = None
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -144,10 +142,9 @@ class Episode:
             self.log.append(self.day, derived_kind, derived)
 
     @property
-    def toolbox(self) -> Any:
+    def toolbox(self) -> Toolbox:
         if self._toolbox is None:
-            from palate.saas.tools import Toolbox
-
+            assert self.workspace is not None
             self._toolbox = Toolbox(self.workspace, self)
         return self._toolbox
 
@@ -155,8 +152,6 @@ class Episode:
 
     def call(self, name: str, arguments: Any) -> tuple[bool, Any]:
         """One tool call: (ok, result or error message). Never raises for a bad call."""
-        from palate.saas.tools import ToolError
-
         if self.done:
             return False, "the episode is over"
         day = self.day
@@ -168,11 +163,10 @@ class Episode:
             result, ok = str(exc), False
         record: dict[str, Any] = {"tool": str(name)[:100], "args": _loggable(arguments), "ok": ok}
         if not ok:
-            record["error"] = result
+            # Error texts may name this run's temporary directory; the digest must not.
+            record["error"] = str(result).replace(str(self.root), "<episode>")[:500]
         elif name in MUTATING_BUSINESS_TOOLS:
             record["result"] = result
-        else:
-            record["result_sha256"] = hashlib.sha256(orjson.dumps(result, default=str)).hexdigest()
         self.log.append(day, "action", record)
         self._watch_deploys()
         if name != "end_day" and self.day == day:
