@@ -323,6 +323,7 @@ class CountingDatabase:
 
     def __init__(self, path: Path, budget: int) -> None:
         self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.connection.execute("PRAGMA journal_mode = WAL")
         self.connection.execute("PRAGMA synchronous = OFF")
         self.connection.set_authorizer(self._authorize)
         self.connection.set_progress_handler(self._tick, STEPS_PER_TICK)
