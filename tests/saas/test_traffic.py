@@ -3,10 +3,11 @@ shows in the shipped version, and every scenario passes once the reference fixes
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from palate.saas.defects import DEFECTS
-from palate.saas.traffic import BLOCKED, BREACH, DOWN, ERROR, OK, SCENARIOS, WRONG, Traffic
+from palate.saas.traffic import BLOCKED, BREACH, DOWN, ERROR, OK, SCENARIOS, SLOW, WRONG, Traffic
 from palate.saas.workspace import Workspace
 
 SHIPPED = {
@@ -58,8 +59,11 @@ def test_big_list_work_grows_with_data_until_the_n_plus_one_is_fixed(tmp_path: P
         traffic.service = workspace
         works = [traffic.run(SCENARIOS["big_list"], day).work for day in range(6)]
         assert works[-1] >= works[1] + 6  # two more notes listed per day, a query each
+        tight = replace(SCENARIOS["big_list"], work_budget=works[-1])
+        assert traffic.run(tight, 6).verdict == SLOW  # the data grew again: over the budget
         workspace.apply_diff(by_id["n-plus-one"].fix_patch)
         assert workspace.deploy().ok
-        assert traffic.run(SCENARIOS["big_list"], 6).work < works[-1] - 6
+        assert traffic.run(tight, 7).verdict == OK
+        assert traffic.run(SCENARIOS["big_list"], 8).work < works[-1] - 6
     finally:
         workspace.stop()

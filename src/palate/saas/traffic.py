@@ -376,7 +376,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("export_unicode", _export_unicode),
         Scenario("unicode_tags", _unicode_tags),
         Scenario("collab", _collab),
-        Scenario("big_list", _big_list, work_budget=20_000),
+        Scenario("big_list", _big_list, work_budget=40),
         Scenario("idor", _idor, attack=True),
         Scenario("idor_export", _idor_export, attack=True),
         Scenario("inject_search", _inject_search, attack=True),
