@@ -2,13 +2,15 @@
 
 The code comes from an agent being optimised, so it will sooner or later write where it should
 not, read what it should not (the reference fixes, the simulator's state), reach for the
-network, fork or loop. It runs like the verifier's submissions (``palate.judges.verifier``): an
-isolated interpreter (``python -I``) started under ``unshare -rn`` where the kernel allows it (no
-network at all), whose bootstrap sets resource limits (address space, CPU, file size, open
-files, no new processes) and installs an audit hook (PEP 578) that refuses sockets, process
-creation, ctypes, reads outside the workspace and the Python installation, writes outside the
-workspace, and the workspace's ``.git``. Refusals raise ``PermissionError`` in the agent's code
-and are logged. The process group is killed on stop.
+network, fork or loop. Like the code verifier's submissions (``palate.judges.verifier``) it runs
+in an isolated interpreter (``python -I``) whose bootstrap sets resource limits (address space,
+CPU, file size, open files, no new processes) and installs an audit hook (PEP 578) that refuses
+connecting sockets, process creation, ctypes, frame introspection (in the service), reads
+outside the workspace and the Python installation, and writes outside the workspace or into its
+``.git``. Refusals raise ``PermissionError`` in the agent's code and are logged for it. Under
+that, ``palate.isolation`` adds what the kernel enforces where it allows: no network at all,
+palate's own package and the harness's directories hidden, every other file system read-only.
+The process group is killed on stop.
 
 The service cannot open its own database. The harness (this module, in the simulator's process)
 owns the SQLite file and runs each SQL statement the service sends over a socket pair, counting
