@@ -37,6 +37,9 @@ def test_files_stay_inside_the_repository(workspace: Workspace) -> None:
         workspace.read("link/passwd")
     with pytest.raises(WorkspaceError, match="symbolic"):
         workspace.write("link/evil", "x")
+    (workspace.repo / "todo.md.partial").symlink_to(workspace.root.parent / "planted")
+    workspace.write("todo.md", "safe")  # a planted link next to the file is not followed
+    assert not (workspace.root.parent / "planted").exists()
     workspace.write("notes/todo.md", "hello")
     assert workspace.read("notes/todo.md") == "hello"
     workspace.patch("notes/todo.md", "hello", "bye")

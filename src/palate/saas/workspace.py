@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -210,9 +211,11 @@ class Workspace:
             raise WorkspaceError(f"{relative}: is a directory")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path(relative)  # the parents just made are real directories, still inside
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(text)
-        partial.replace(path)
+        # a fresh name (O_EXCL): contained code may have planted a symlink at any fixed one
+        handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+        os.replace(partial, path)
 
     def patch(self, relative: str, old: str, new: str) -> None:
         """Replace the one occurrence of ``old`` in a file with ``new``."""
