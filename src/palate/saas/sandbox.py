@@ -210,8 +210,10 @@ def _serve_one(reader, conn, app, db):
             break
         name, _, value = h.decode("latin-1").partition(":")
         headers[name.strip()] = value.strip()
-    size = int(headers.get("Content-Length", "0") or 0)
-    body = reader.read(size) if 0 < size <= (1 << 21) else b""
+    length = headers.get("Content-Length", "0")
+    if not length.isdigit() or int(length) > (1 << 21):
+        return False  # framing we cannot trust: close the connection
+    body = reader.read(int(length))
     try:
         status, out_headers, payload = app.handle(db, method, target, headers, body)
         status, payload = int(status), bytes(payload)
@@ -446,13 +448,16 @@ class Service:
                 return "timed out"
             ready, _, _ = select.select(watched, [], [], min(left, 0.5))
             if self.channel in ready:
-                message = _receive(self.channel)
-                if message is None:
+                try:
+                    message = _receive(self.channel)
+                    if message is None:
+                        return "the service exited"
+                    if until is None and message == {"op": "ready"}:
+                        _send(self.channel, {})
+                        return None
+                    _send(self.channel, self.database.run(message))
+                except OSError:  # it died between asking and hearing the answer
                     return "the service exited"
-                if until is None and message == {"op": "ready"}:
-                    _send(self.channel, {})
-                    return None
-                _send(self.channel, self.database.run(message))
                 continue
             if until is not None and until in ready:
                 return None
