@@ -39,6 +39,7 @@ import struct
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -586,8 +587,9 @@ def start_service(
     listener.close()
     theirs.close()
     assert process.stdin is not None
-    process.stdin.write(json.dumps(spec).encode() + b"\n")
-    process.stdin.close()
+    with contextlib.suppress(BrokenPipeError):  # it died at once: wait_ready says why
+        process.stdin.write(json.dumps(spec).encode() + b"\n")
+        process.stdin.close()
     database = CountingDatabase(database_path, limits.work_budget)
     service = Service(process, port, database, ours, limits)
     why = service.wait_ready()
@@ -620,25 +622,27 @@ def run_tests(
     limits = limits or Limits(cpu_s=max(1, int(timeout_s)))
     spec = {**_spec(root, limits, hidden or []), "allow_frames": True}
     argv = _contained_argv(root, spec["hidden"], _CONTAIN + _TESTS)
-    process = subprocess.Popen(
-        argv,
-        cwd=root,
-        env={**_environment(root), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        out, _ = process.communicate(json.dumps(spec).encode() + b"\n", timeout=timeout_s)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        out = b""
-    finally:
-        isolation.kill_group(process.pid)
-        process.wait()
-    text = out.decode(errors="replace")[-8000:]
+    # output goes to a file, where the file-size limit caps it (a pipe would not)
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(
+            argv,
+            cwd=root,
+            env={**_environment(root), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+            stdin=subprocess.PIPE,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            process.communicate(json.dumps(spec).encode() + b"\n", timeout=timeout_s)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            isolation.kill_group(process.pid)
+            process.wait()
+        output.seek(max(0, output.seek(0, os.SEEK_END) - 8000))
+        text = output.read().decode(errors="replace")
     if timed_out:
         return TestRun(False, -1, f"timed out after {timeout_s:g} s", text)
     lines = [line for line in text.strip().splitlines() if line.strip()]
