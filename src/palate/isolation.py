@@ -65,14 +65,16 @@ exec "$@"
 
 @lru_cache(maxsize=1)
 def namespaces_work() -> bool:
-    """Whether this kernel lets us make user, network and mount namespaces and mount tmpfs."""
+    """Whether this kernel lets us make user, network and mount namespaces and hide a
+    directory (palate's own package, as every contained run does) under tmpfs."""
     tool = shutil.which("unshare")
     if tool is None:
         return False
+    package = str(Path(__file__).resolve().parent)  # always hidden from contained code
     with tempfile.TemporaryDirectory(prefix="palate-ns-") as probe:
         try:
             done = subprocess.run(
-                [tool, "-rnm", "sh", "-c", _NAMESPACE, "sh", probe, "1", probe, "true"],
+                [tool, "-rnm", "sh", "-c", _NAMESPACE, "sh", probe, "1", package, "true"],
                 capture_output=True,
                 timeout=10,
             )
