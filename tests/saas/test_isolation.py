@@ -53,6 +53,7 @@ def attack(request: Request) -> Response:
         "list_fixes": _try(lambda: os.listdir(t["fixes"])),
         "read_sim": _try(lambda: open(t["sim"]).read()),
         "read_db": _try(lambda: open(t["db"], "rb").read()),
+        "read_harness": _try(lambda: open(f"/proc/{os.getppid()}/environ", "rb").read()),
         "open_db": _try(lambda: sqlite3.connect(t["db"]).execute("select 1").fetchall()),
         "loopback": _try(lambda: socket.create_connection(("127.0.0.1", t["port"]), 1)),
         "remote": _try(lambda: socket.create_connection(("192.0.2.1", 80), 1)),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from palate.saas.sandbox import Limits, process_group_alive
+from palate.saas.sandbox import Limits, Reply, process_group_alive
 from palate.saas.workspace import Workspace, WorkspaceError
 
 
@@ -140,3 +140,31 @@ def test_runaway_sql_is_cut_at_the_work_budget_and_hangs_are_downtime(tmp_path: 
         assert ws.deploy().ok
     finally:
         ws.stop()
+
+
+def _session(ws: Workspace) -> list[Reply]:
+    """A fixed conversation with the service."""
+    replies = [ws.request("POST", "/signup", {"email": "same@example.com"})]
+    auth = {"Authorization": f"Bearer {replies[0].body['token']}"}
+    replies.append(ws.request("POST", "/workspaces", {"name": "w"}, auth))
+    for i in range(5):
+        note = {"workspace_id": 1, "title": f"n{i}", "body": "x" * i, "tags": ["t"]}
+        replies.append(ws.request("POST", "/notes", note, auth))
+    for path in ("/notes?per_page=3&", "/search?q=n&", "/export?"):
+        replies.append(ws.request("GET", path + "workspace_id=1", None, auth))
+    return replies
+
+
+def test_the_same_requests_get_the_same_answers_and_work(tmp_path: Path) -> None:
+    """What replay relies on: bodies (tokens included) and counted work repeat exactly."""
+    runs = []
+    for name in ("first", "second"):
+        ws = Workspace.create(tmp_path / name, seed=21)
+        try:
+            assert ws.deploy().ok
+            runs.append(_session(ws))
+        finally:
+            ws.stop()
+    assert runs[0] == runs[1]
+    assert all(status in (200, 201) for status, _, _ in runs[0])
+    assert sum(work for _, _, work in runs[0]) > 0
