@@ -40,25 +40,28 @@ def kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+SCRATCH_MB = 64
+"""Size of the private scratch file system, the only place contained code may write."""
+
 # Runs as root of a new user, network and mount namespace, before the command: hides the given
-# directories under empty read-only tmpfs mounts and makes every writable file system
-# read-only except the working directory. Arguments: the working directory, the number of
-# hidden directories, the directories, then the command.
+# directories under empty read-only tmpfs mounts, makes every file system read-only and mounts a
+# small private tmpfs on the scratch directory. Arguments: the working directory, the scratch
+# directory, the number of hidden directories, the directories, then the command.
 _NAMESPACE = r"""
 set -e
-workspace="$1"; count="$2"; shift 2
-mount --bind "$workspace" "$workspace"
+workdir="$1"; scratch="$2"; count="$3"; shift 3
 while [ "$count" -gt 0 ]; do
     mount -t tmpfs -o ro,size=4k,mode=0555 palate-hidden "$1"
     shift; count=$((count - 1))
 done
 while read -r _ point _ options _; do
     case "$point:$options" in
-        "$workspace":*|*:ro,*|/proc*|/sys*) ;;
+        *:ro,*|/proc*|/sys*) ;;
         *) mount -o remount,bind,ro "$point" 2>/dev/null || true ;;
     esac
 done < /proc/self/mounts
-cd "$workspace"  # onto the writable mount (the old working directory is under the read-only one)
+mount -t tmpfs -o "size=${SCRATCH_MB}m,mode=0700" palate-scratch "$scratch"
+cd "$workdir"
 exec "$@"
 """
 
@@ -74,9 +77,10 @@ def namespaces_work() -> bool:
     with tempfile.TemporaryDirectory(prefix="palate-ns-") as probe:
         try:
             done = subprocess.run(
-                [tool, "-rnm", "sh", "-c", _NAMESPACE, "sh", probe, "1", package, "true"],
+                [tool, "-rnm", "sh", "-c", _NAMESPACE, "sh", probe, probe, "1", package, "true"],
                 capture_output=True,
                 timeout=10,
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "SCRATCH_MB": "1"},
             )
         except (OSError, subprocess.SubprocessError):
             return False
@@ -84,23 +88,18 @@ def namespaces_work() -> bool:
 
 
 def contained_command(
-    workdir: Path, hidden: Sequence[str | Path], command: Sequence[str]
-) -> list[str]:
-    """``command`` wrapped in as much kernel containment as this machine allows: hidden
-    directories and read-only file systems but ``workdir`` (mount namespace), or at least no
-    network (``unshare -rn``), or nothing (then the interpreter's audit hook stands alone)."""
+    workdir: Path, scratch: Path, hidden: Sequence[str | Path], command: Sequence[str]
+) -> tuple[list[str], dict[str, str]]:
+    """``command`` wrapped in as much kernel containment as this machine allows, and the
+    environment variables that wrapping needs.
+
+    With a mount namespace: ``hidden`` directories are empty, every file system is read-only,
+    ``workdir`` included, and ``scratch`` is a private tmpfs of ``SCRATCH_MB``, the only
+    writable place. Without one: at least no network (``unshare -rn``), or nothing; the
+    interpreter's audit hook then stands alone (and ``scratch`` is the real directory).
+    """
     if not namespaces_work():
-        return [*unshare_prefix(), *command]
+        return [*unshare_prefix(), *command], {}
     dirs = [str(h) for h in hidden if Path(h).is_dir()]
-    return [
-        "unshare",
-        "-rnm",
-        "sh",
-        "-c",
-        _NAMESPACE,
-        "sh",
-        str(workdir),
-        str(len(dirs)),
-        *dirs,
-        *command,
-    ]
+    wrapper = ["unshare", "-rnm", "sh", "-c", _NAMESPACE, "sh", str(workdir), str(scratch)]
+    return [*wrapper, str(len(dirs)), *dirs, *command], {"SCRATCH_MB": str(SCRATCH_MB)}

@@ -53,6 +53,7 @@ def attack(request: Request) -> Response:
         "list_fixes": _try(lambda: os.listdir(t["fixes"])),
         "read_sim": _try(lambda: open(t["sim"]).read()),
         "read_db": _try(lambda: open(t["db"], "rb").read()),
+        "rewrite_own_code": _try(lambda: open("teamnotes/app.py", "a").write("# owned")),
         "read_harness": _try(lambda: open(f"/proc/{os.getppid()}/environ", "rb").read()),
         "open_db": _try(lambda: sqlite3.connect(t["db"]).execute("select 1").fetchall()),
         "loopback": _try(lambda: socket.create_connection(("127.0.0.1", t["port"]), 1)),
@@ -134,6 +135,7 @@ def test_service_code_is_contained(workspace: Workspace, tmp_path: Path) -> None
     )
     assert not outside.exists()
     assert not (workspace.repo / ".git" / "hooks" / "post-commit").exists()
+    assert "# owned" not in workspace.read("teamnotes/app.py")
     with pytest.raises(TimeoutError):
         bystander.accept()
     bystander.close()
@@ -160,6 +162,7 @@ for name, action in [
     ("write_outside", lambda: open(sys.argv[2], "w").write("x")),
     ("write_inside", lambda: open("inside.txt", "w").write("x")),
     ("network", lambda: socket.create_connection(("127.0.0.1", int(sys.argv[3])), 1)),
+    ("write_scratch", lambda: open(os.path.join(sys.argv[4], "tmp.txt"), "w").write("x")),
 ]:
     try:
         action()
@@ -173,21 +176,35 @@ print(json.dumps(done))
 @pytest.mark.skipif(not isolation.namespaces_work(), reason="this kernel refuses namespaces")
 def test_the_kernel_contains_code_that_gets_past_the_audit_hook(tmp_path: Path) -> None:
     """Without the audit hook at all, the mount and network namespaces still hide the fixes,
-    keep every file system but the workspace read-only and leave no network."""
+    keep every file system read-only but a private scratch tmpfs and leave no network."""
     import subprocess
+    import sys
 
     ws = Workspace.create(tmp_path / "episode", seed=5)
     fix = Path(palate.saas.__file__).parent / "fixes" / "defect-idor.patch"
     outside = tmp_path / "outside.txt"
     bystander = socket.create_server(("127.0.0.1", 0))
-    argv = sandbox._contained_argv(ws.repo, sandbox._hidden_paths(), KERNEL_ONLY)
-    argv += [str(fix), str(outside), str(bystander.getsockname()[1])]
-    done = subprocess.run(argv, cwd=ws.repo, capture_output=True, text=True, timeout=30)
+    port = str(bystander.getsockname()[1])
+    python = [sys.executable, "-c", KERNEL_ONLY, str(fix), str(outside), port, str(ws.scratch)]
+    argv, env = isolation.contained_command(ws.repo, ws.scratch, sandbox._hidden_paths(), python)
+    done = subprocess.run(
+        argv,
+        cwd=ws.repo,
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     bystander.close()
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert result["read_fix"] == "FileNotFoundError"  # an empty read-only tmpfs hides it
-    assert result["write_outside"] == "OSError"  # read-only file system
-    assert result["write_inside"] == "done"
+    assert result == {
+        "read_fix": "FileNotFoundError",  # an empty read-only tmpfs hides it
+        "write_outside": "OSError",  # read-only file system
+        "write_inside": "OSError",  # the workspace too: only tools change the code
+        "network": result["network"],
+        "write_scratch": "done",
+    }
     assert result["network"] != "done"
-    assert not outside.exists() and (ws.repo / "inside.txt").exists()
+    assert not outside.exists() and not (ws.repo / "inside.txt").exists()
+    assert list(ws.scratch.iterdir()) == []  # the scratch tmpfs went away with the process

@@ -66,7 +66,7 @@ def contain(spec):
     root = os.path.realpath(spec["root"])
     readable = tuple([root] + [os.path.realpath(p) for p in spec["readable"]])
     hidden = tuple(os.path.realpath(p) for p in spec["hidden"])
-    writable = (root,)
+    writable = (os.path.realpath(spec["scratch"]),)
     sys.path[:] = [root] + [p for p in sys.path
                             if p and _under(os.path.realpath(p), readable)
                             and not _under(os.path.realpath(p), hidden)]
@@ -92,7 +92,7 @@ def contain(spec):
                        "_multiprocessing")
     path_events = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown",
                    "os.link", "os.symlink", "os.truncate", "os.utime", "shutil.rmtree",
-                   "shutil.copyfile", "shutil.move", "shutil.copytree", "os.chdir", "os.chroot")
+                   "shutil.copyfile", "shutil.move", "shutil.copytree", "os.chroot")
     devices = ("/dev/null", "/dev/urandom")
     # the way from an exception or generator to this bootstrap's frame and its locals
     frame_attributes = ("tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back")
@@ -131,7 +131,7 @@ def contain(spec):
                 return "write outside the workspace: %s" % (path,)
             if not writing and not may_read(path):
                 return "read outside the workspace: %s" % (path,)
-        elif event in ("os.listdir", "os.scandir"):
+        elif event in ("os.listdir", "os.scandir", "os.chdir"):
             if args and isinstance(args[0], (str, bytes, os.PathLike)) and not may_read(args[0]):
                 return "listing outside the workspace: %s" % (args[0],)
         elif event in path_events:
@@ -295,9 +295,10 @@ def _readable_paths() -> list[str]:
     return sorted(found)
 
 
-def _spec(root: Path, limits: Limits, hidden: list[str]) -> dict[str, Any]:
+def _spec(root: Path, scratch: Path, limits: Limits, hidden: list[str]) -> dict[str, Any]:
     return {
         "root": str(root),
+        "scratch": str(scratch),
         "readable": _readable_paths(),
         "hidden": [*_hidden_paths(), *hidden],
         "memory_mb": limits.memory_mb,
@@ -306,13 +307,15 @@ def _spec(root: Path, limits: Limits, hidden: list[str]) -> dict[str, Any]:
     }
 
 
-def _contained_argv(root: Path, hidden: list[str], program: str) -> list[str]:
-    """The command line of a contained interpreter running ``program``."""
-    return isolation.contained_command(root, hidden, [sys.executable, "-I", "-c", program])
-
-
-def _environment(root: Path) -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "HOME": str(root), "TMPDIR": str(root), "LANG": "C.UTF-8"}
+def _contained(root: Path, scratch: Path, hidden: list[str], program: str) -> dict[str, Any]:
+    """``subprocess.Popen`` arguments for a contained interpreter running ``program`` in
+    ``root``, writing only to ``scratch``."""
+    argv, wrapper_env = isolation.contained_command(
+        root, scratch, hidden, [sys.executable, "-I", "-c", program]
+    )
+    home = str(scratch)
+    env = {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8"}
+    return {"args": argv, "cwd": root, "env": {**env, **wrapper_env}, "start_new_session": True}
 
 
 class CountingDatabase:
@@ -553,6 +556,7 @@ def start_service(
     log_path: Path,
     settings: dict[str, Any],
     *,
+    scratch: Path,
     limits: Limits | None = None,
     hidden: list[str] | None = None,
     app_module: str = "teamnotes",
@@ -564,7 +568,7 @@ def start_service(
     port = listener.getsockname()[1]
     ours, theirs = socket.socketpair()
     spec = {
-        **_spec(root, limits, hidden or []),
+        **_spec(root, scratch, limits, hidden or []),
         "allow_frames": False,
         "http_fd": listener.fileno(),
         "db_fd": theirs.fileno(),
@@ -572,17 +576,13 @@ def start_service(
         "app_module": app_module,
         "db_module": f"{app_module}.db",
     }
-    argv = _contained_argv(root, spec["hidden"], _CONTAIN + _SERVICE)
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            argv,
-            cwd=root,
-            env=_environment(root),
+            **_contained(root, scratch, spec["hidden"], _CONTAIN + _SERVICE),
             stdin=subprocess.PIPE,
             stdout=log,
             stderr=log,
             pass_fds=(listener.fileno(), theirs.fileno()),
-            start_new_session=True,
         )
     listener.close()
     theirs.close()
@@ -614,24 +614,20 @@ class TestRun:
 def run_tests(
     root: Path,
     *,
+    scratch: Path,
     timeout_s: float = 60.0,
     limits: Limits | None = None,
     hidden: list[str] | None = None,
 ) -> TestRun:
     """``pytest`` in ``root`` (the workspace), contained like the service."""
     limits = limits or Limits(cpu_s=max(1, int(timeout_s)))
-    spec = {**_spec(root, limits, hidden or []), "allow_frames": True}
-    argv = _contained_argv(root, spec["hidden"], _CONTAIN + _TESTS)
+    spec = {**_spec(root, scratch, limits, hidden or []), "allow_frames": True}
+    options = _contained(root, scratch, spec["hidden"], _CONTAIN + _TESTS)
+    options["env"]["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     # output goes to a file, where the file-size limit caps it (a pipe would not)
     with tempfile.TemporaryFile() as output:
         process = subprocess.Popen(
-            argv,
-            cwd=root,
-            env={**_environment(root), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
-            stdin=subprocess.PIPE,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            **options, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT
         )
         try:
             process.communicate(json.dumps(spec).encode() + b"\n", timeout=timeout_s)

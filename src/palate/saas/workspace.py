@@ -89,6 +89,8 @@ class Workspace:
         self.repo = self.root / "repo"
         self.data = self.root / "data"
         self.logs_dir = self.root / "logs"
+        self.scratch = self.root / "scratch"
+        """The only place the contained code may write (a private tmpfs where possible)."""
         self.seed = seed
         self.limits = limits or Limits()
         self.service: Service | None = None
@@ -113,8 +115,8 @@ class Workspace:
         shutil.copytree(
             product_source(), workspace.repo, ignore=shutil.ignore_patterns("__pycache__")
         )
-        workspace.data.mkdir(parents=True, exist_ok=True)
-        workspace.logs_dir.mkdir(parents=True, exist_ok=True)
+        for directory in (workspace.data, workspace.logs_dir, workspace.scratch):
+            directory.mkdir(parents=True, exist_ok=True)
         workspace._git("init", "-q", "-b", "main")
         workspace.commit("the product as shipped")
         return workspace
@@ -257,7 +259,9 @@ class Workspace:
 
     def run_tests(self, timeout_s: float = 60.0) -> TestRun:
         """The product's own tests, contained."""
-        return sandbox.run_tests(self.repo, timeout_s=timeout_s, hidden=self._hidden())
+        return sandbox.run_tests(
+            self.repo, scratch=self.scratch, timeout_s=timeout_s, hidden=self._hidden()
+        )
 
     def _hidden(self) -> builtins.list[str]:
         own = [self.repo / ".git", self.data, self.logs_dir]
@@ -283,6 +287,7 @@ class Workspace:
             self.data / "app.db",
             log,
             self.settings(),
+            scratch=self.scratch,
             limits=self.limits,
             hidden=self._hidden(),
         )
