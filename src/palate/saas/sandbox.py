@@ -6,10 +6,11 @@ network, fork or loop. Like the code verifier's submissions (``palate.judges.ver
 in an isolated interpreter (``python -I``) whose bootstrap sets resource limits (address space,
 CPU, file size, open files, no new processes) and installs an audit hook (PEP 578) that refuses
 connecting sockets, process creation, ctypes, frame introspection (in the service), reads
-outside the workspace and the Python installation, and writes outside the workspace or into its
-``.git``. Refusals raise ``PermissionError`` in the agent's code and are logged for it. Under
-that, ``palate.isolation`` adds what the kernel enforces where it allows: no network at all,
-palate's own package and the harness's directories hidden, every other file system read-only.
+outside the workspace and the Python installation, and writes anywhere but a scratch directory
+(only the agent's tools change the code). Refusals raise ``PermissionError`` in the agent's code
+and are logged for it. Under that, ``palate.isolation`` adds what the kernel enforces where it
+allows: no network at all, palate's own package and the harness's directories hidden, every
+file system read-only, the scratch directory a private 64 MB tmpfs.
 The process group is killed on stop.
 
 The service cannot open its own database. The harness (this module, in the simulator's process)

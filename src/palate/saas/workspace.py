@@ -1,7 +1,8 @@
 """An episode's copy of the product: a git repository the agent edits, tests and deploys.
 
 Layout under ``root``: ``repo/`` (the product's code, a git repository: the only place tools
-reach), ``data/`` (the service's SQLite database, owned by the harness) and ``logs/``. Paths
+reach), ``data/`` (the service's SQLite database, owned by the harness), ``logs/`` and
+``scratch/`` (where the contained code may write temporary files). Paths
 given to the file methods are relative to ``repo/``, may not leave it, pass through a symbolic
 link or touch ``.git``. Commits get fixed dates, so the same actions give the same hashes.
 """
