@@ -260,6 +260,7 @@ class Workspace:
 
     def run_tests(self, timeout_s: float = 60.0) -> TestRun:
         """The product's own tests, contained."""
+        self.scratch.mkdir(exist_ok=True)
         return sandbox.run_tests(
             self.repo, scratch=self.scratch, timeout_s=timeout_s, hidden=self._hidden()
         )
@@ -280,6 +281,7 @@ class Workspace:
     def _start(self) -> str:
         """(Re)start the service from the working tree; "started" or why not."""
         self.stop()
+        self.scratch.mkdir(exist_ok=True)
         log = self.logs_dir / "service.log"
         if log.exists() and log.stat().st_size > 1 << 20:
             log.replace(self.logs_dir / "service.previous.log")
