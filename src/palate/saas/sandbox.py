@@ -604,6 +604,8 @@ def start_service(
 class TestRun:
     """The product's own test suite, run contained."""
 
+    __test__ = False  # not a pytest test class, whatever its name
+
     ok: bool
     exit_code: int
     summary: str
