@@ -27,7 +27,7 @@ RECOVERY_PER_DAY = 0.02
 TICKET_PROBABILITY = 0.1
 FEATURE_ASK_PROBABILITY = 0.02
 """Chance per day that a customer asks for a wished feature that has not shipped (once)."""
-PRICE_CHURN_PER_DAY = 0.1
+PRICE_CHURN_PER_DAY = 0.2
 BREACH_COST_CENTS = 10_000
 BREACH_COST_PER_CUSTOMER_CENTS = 100
 """A breach costs a fixed response plus a notice to every paying customer."""
