@@ -53,6 +53,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "serve": LazyCommand("palate.cli.serve:serve_command", "Run the studio"),
     "demo": LazyCommand("palate.cli.demo:demo_command", "Run the taste gym"),
     "studio": LazyCommand("palate.cli.serve:app", "Manage the studio's accounts"),
+    "saas": LazyCommand("palate.cli.saas:app", "The SaaS harness: run a business, replay, report"),
 }
 
 

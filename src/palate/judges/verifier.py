@@ -18,13 +18,11 @@ subprocess, multiprocessing or ctypes (``_posixsubprocess`` forks without an aud
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
 import os
 import re
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -32,11 +30,12 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from palate.errors import PalateError
+from palate.isolation import kill_group as _kill_group
+from palate.isolation import unshare_prefix as _unshare_prefix
 from palate.judges.base import JudgeResources
 from palate.schema import CallInfo, Rating, Source, Unscored
 
@@ -170,24 +169,6 @@ class VerifierResult:
     @property
     def pass_rate(self) -> float:
         return self.passed / self.total if self.total else float(self.status == "passed")
-
-
-@lru_cache(maxsize=1)
-def _unshare_prefix() -> tuple[str, ...]:
-    """``unshare -rn`` (a new user and network namespace) when this kernel allows it."""
-    tool = shutil.which("unshare")
-    if tool is None:
-        return ()
-    try:
-        ok = subprocess.run([tool, "-rn", "true"], capture_output=True, timeout=10).returncode
-    except (OSError, subprocess.SubprocessError):
-        return ()
-    return (tool, "-rn") if ok == 0 else ()
-
-
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
 
 
 def _tail(path: Path) -> str:
