@@ -13,6 +13,7 @@ import typer
 from palate.cli.common import err_console
 from palate.cli.data import datasets_command, export_command, import_command
 from palate.cli.demo import demo_command
+from palate.cli.generate import generate_command
 from palate.cli.evals import card_command, eval_app, gate_app
 from palate.cli.judge import app as judge_app
 from palate.cli.ledger import app as ledger_app
@@ -46,6 +47,7 @@ app.add_typer(train_app, name="train")
 app.command("serve")(serve_command)
 app.command("demo")(demo_command)
 app.add_typer(studio_app, name="studio")
+app.command("generate")(generate_command)
 
 
 def main() -> None:
