@@ -49,8 +49,20 @@ def test_generate_stores_provenance_and_is_reproducible(
         entries = [e for e in Ledger(store).entries() if e.record["activity"] == "generate"]
         assert len(entries) == 2
         assert Ledger(store).verify().ok
-    other = run_json(capsys, *args[:-6], "--seed", "4", "--batch-size", "4", "--db", store_url,
-                     "--dataset", "third", "--max-new-tokens", "8")
+    other = run_json(
+        capsys,
+        *args[:-6],
+        "--seed",
+        "4",
+        "--batch-size",
+        "4",
+        "--db",
+        store_url,
+        "--dataset",
+        "third",
+        "--max-new-tokens",
+        "8",
+    )
     assert other["generated"] == 10
     assert _texts(store_url, "third") != first
 
@@ -122,12 +134,28 @@ def test_generate_usage_and_input_errors(
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"prompt": "fine"}\n{"prompt": 3}\n')
     code, _, err = run_cli(
-        capsys, "generate", "--model", str(tiny_model), "--prompts", str(bad), "--dataset", "d",
-        "--db", url,
+        capsys,
+        "generate",
+        "--model",
+        str(tiny_model),
+        "--prompts",
+        str(bad),
+        "--dataset",
+        "d",
+        "--db",
+        url,
     )
     assert code == 1 and "bad.jsonl" in err and "line 2" in err and "Traceback" not in err
     code, _, err = run_cli(
-        capsys, "generate", "--model", str(tiny_model), "--prompts", "nope", "--dataset", "d",
-        "--db", url,
+        capsys,
+        "generate",
+        "--model",
+        str(tiny_model),
+        "--prompts",
+        "nope",
+        "--dataset",
+        "d",
+        "--db",
+        url,
     )
     assert code == 1 and "nope" in err

@@ -13,10 +13,11 @@ import typer
 from palate.cli.common import err_console
 from palate.cli.data import datasets_command, export_command, import_command
 from palate.cli.demo import demo_command
-from palate.cli.generate import generate_command
 from palate.cli.evals import card_command, eval_app, gate_app
+from palate.cli.generate import generate_command
 from palate.cli.judge import app as judge_app
 from palate.cli.ledger import app as ledger_app
+from palate.cli.loop import app as loop_app
 from palate.cli.route import app as route_app
 from palate.cli.rubric import app as rubric_app
 from palate.cli.serve import app as studio_app
@@ -48,6 +49,7 @@ app.command("serve")(serve_command)
 app.command("demo")(demo_command)
 app.add_typer(studio_app, name="studio")
 app.command("generate")(generate_command)
+app.add_typer(loop_app, name="loop")
 
 
 def main() -> None:

@@ -53,7 +53,8 @@ class LocalGenerator:
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model: Any = AutoModelForCausalLM.from_pretrained(path).to(self.device).eval()
+        model: Any = AutoModelForCausalLM.from_pretrained(path)
+        self.model: Any = model.to(self.device).eval()
 
     def _text(self, prompt: Prompt) -> str:
         if prompt.messages and getattr(self.tokenizer, "chat_template", None):
