@@ -24,8 +24,9 @@ def _texts(url: str, dataset: str) -> list[str]:
 
 
 def test_generate_stores_provenance_and_is_reproducible(
-    capsys: pytest.CaptureFixture[str], store_url: str, tiny_model: Path, prompts_file: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, tiny_model: Path, prompts_file: Path
 ) -> None:
+    store_url = f"sqlite:///{tmp_path / 'p.db'}"  # PostgreSQL: tests/loop stores generations
     args = ["generate", "--model", str(tiny_model), "--prompts", str(prompts_file), "--n", "2"]
     args += ["--max-new-tokens", "8", "--seed", "3", "--batch-size", "4", "--db", store_url]
     doc = run_json(capsys, *args, "--dataset", "first")

@@ -26,9 +26,7 @@ def judge_server() -> object:
         yield server
 
 
-def write_loop(
-    folder: Path, models: tuple[Path, Path], base_url: str, name: str = "it1"
-) -> Path:
+def write_loop(folder: Path, models: tuple[Path, Path], base_url: str, name: str = "it1") -> Path:
     """A loop file and everything it names, in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "prompts.txt").write_text("\n".join(PROMPTS) + "\n", encoding="utf-8")
