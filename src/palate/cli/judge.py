@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -15,10 +17,11 @@ from palate.cli.judge_probe import probe_command
 from palate.errors import PalateError
 from palate.judges.base import PairwiseJudge
 from palate.judges.config import OpenAIJudgeConfig, config_hash, load_judge_config
-from palate.judges.run import open_judge, run_judge
+from palate.judges.run import RunResult, open_judge, run_judge
 from palate.judges.swap import SwapPolicy
 from palate.ledger import EntityRef, Ledger
 from palate.ledger.provenance import current_agent
+from palate.loop.judging import judge_generation_pairs
 from palate.rubric import load_rubric
 from palate.schema import Rubric
 from palate.store import Store
@@ -42,6 +45,13 @@ def _rubric(store: Store, ref: str | None) -> Rubric | None:
         save_rubric(store, rubric, path.read_text(encoding="utf-8"))
         return rubric
     return load_rubric_version(store, ref)
+
+
+def generation_pairs(candidate: str, baseline: str | None) -> Callable[..., RunResult]:
+    """``judge_generation_pairs`` for one candidate and baseline (both options needed)."""
+    if baseline is None:
+        raise typer.BadParameter("--candidate needs --baseline")
+    return functools.partial(judge_generation_pairs, candidate=candidate, baseline=baseline)
 
 
 @app.command("run")
@@ -73,6 +83,13 @@ def run_command(
     out: Annotated[
         str | None,
         typer.Option("--out", help="Output dataset (default: DATASET.JUDGE_NAME)."),
+    ] = None,
+    candidate: Annotated[
+        str | None,
+        typer.Option("--candidate", help="In a dataset of generations: this model's responses..."),
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", help="...against this model's, paired by prompt.")
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -106,7 +123,8 @@ def run_command(
         disable=as_json or not err_console.is_terminal,
     ) as bar:
         task = bar.add_task("judging", total=None)
-        result = run_judge(
+        run = run_judge if candidate is None else generation_pairs(candidate, baseline)
+        result = run(
             store,
             dataset,
             judge,

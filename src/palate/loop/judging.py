@@ -20,8 +20,9 @@ from palate.judges.base import PairTask, PairwiseJudge
 from palate.judges.config import OpenAIJudgeConfig, load_judge_config
 from palate.judges.openai_judge import OpenAIJudge
 from palate.judges.panel import Panel
-from palate.judges.run import open_judge
-from palate.judges.swap import judge_with_swap
+from palate.judges.run import RunResult, open_judge
+from palate.judges.swap import SwapPolicy, judge_with_swap
+from palate.loop.pairing import pair_generations
 from palate.schema import Comparison, Rubric
 from palate.store import Store
 
@@ -73,6 +74,7 @@ async def _judge_all(
     tasks: Sequence[PairTask],
     out: str,
     swap: bool,
+    policy: SwapPolicy,
     concurrency: int,
     progress: Progress | None,
 ) -> int:
@@ -83,7 +85,9 @@ async def _judge_all(
     async def one(task: PairTask) -> None:
         nonlocal done
         async with slots:
-            verdict = await (judge_with_swap(judge, task) if swap else judge.judge_pair(task))
+            verdict = await (
+                judge_with_swap(judge, task, policy) if swap else judge.judge_pair(task)
+            )
         metadata = {**verdict.metadata, "replicate": task.replicate}
         pending.append(verdict.model_copy(update={"metadata": metadata}))
         if len(pending) >= WRITE_BATCH:
@@ -111,6 +115,7 @@ def judge_tasks(
     out: str,
     *,
     swap: bool = True,
+    policy: SwapPolicy = "tie",
     concurrency: int = 16,
     progress: Progress | None = None,
 ) -> JudgeOutcome:
@@ -122,7 +127,9 @@ def judge_tasks(
         if task_key(t.item, [r.text for r in t.responses], t.replicate) not in stored
     ]
     judged = (
-        asyncio.run(_judge_all(store, judge, todo, out, swap, concurrency, progress)) if todo else 0
+        asyncio.run(_judge_all(store, judge, todo, out, swap, policy, concurrency, progress))
+        if todo
+        else 0
     )
     members = _members(judge)
     return JudgeOutcome(
@@ -130,4 +137,56 @@ def judge_tasks(
         judged=judged,
         calls=sum(m.calls for m in members),
         cache_hits=sum(m.cache_hits for m in members),
+    )
+
+
+def judge_generation_pairs(
+    store: Store,
+    dataset: str,
+    judge: PairwiseJudge,
+    *,
+    candidate: str,
+    baseline: str,
+    out: str | None = None,
+    swap: bool = False,
+    policy: SwapPolicy = "tie",
+    concurrency: int = 16,
+    replicates: int = 1,
+    rubric: str | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """``palate judge run --candidate A --baseline B``: pair the two models' generations in
+    ``dataset`` by prompt (``pair_generations``) and judge them into ``out``."""
+    generations = list(store.iter_generations(dataset))
+    tasks = pair_generations(
+        (g for g in generations if g.response.model == candidate),
+        (g for g in generations if g.response.model == baseline),
+        judge=judge.source.name,
+        rubric=rubric,
+        replicates=replicates,
+    )
+    out = out or f"{dataset}.{judge.source.name}"
+    before = store.count(out) if any(d.name == out for d in store.datasets()) else 0
+    outcome = judge_tasks(
+        store,
+        judge,
+        tasks,
+        out,
+        swap=swap,
+        policy=policy,
+        concurrency=concurrency,
+        progress=progress,
+    )
+    verdicts = [c for c in store.iter_records(out) if isinstance(c, Comparison)]
+    scored = sum(c.unscored is None for c in verdicts)
+    return RunResult(
+        dataset=dataset,
+        out=out,
+        judge=judge.source.name,
+        requested=outcome.requested,
+        scored=scored,
+        unscored=len(verdicts) - scored,
+        calls=outcome.calls,
+        cache_hits=outcome.cache_hits,
+        added=store.count(out) - before,
     )
