@@ -53,6 +53,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "serve": LazyCommand("palate.cli.serve:serve_command", "Run the studio"),
     "demo": LazyCommand("palate.cli.demo:demo_command", "Run the taste gym"),
     "studio": LazyCommand("palate.cli.serve:app", "Manage the studio's accounts"),
+    "generate": LazyCommand(
+        "palate.cli.generate:generate_command", "Generate responses from a model or endpoint"
+    ),
+    "loop": LazyCommand("palate.cli.loop:app", "One iteration: generate, judge, train, gate"),
     "saas": LazyCommand("palate.cli.saas:app", "The SaaS harness: run a business, replay, report"),
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -12,13 +14,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from palate.cli.common import DbOption, JsonOption, console, emit, err_console, open_store
 from palate.cli.judge_probe import probe_command
 from palate.judges.loading import load_pairwise
-from palate.judges.run import run
+from palate.judges.run import RunResult, run
 from palate.judges.swap import SwapPolicy
+from palate.loop.judging import judge_generation_pairs
 
 app = typer.Typer(
     help="AI judges: run them over datasets, probe their biases.", no_args_is_help=True
 )
 app.command("probe")(probe_command)
+
+
+def generation_pairs(candidate: str, baseline: str | None) -> Callable[..., RunResult]:
+    """``judge_generation_pairs`` for one candidate and baseline (both options needed)."""
+    if baseline is None:
+        raise typer.BadParameter("--candidate needs --baseline")
+    return functools.partial(judge_generation_pairs, candidate=candidate, baseline=baseline)
 
 
 @app.command("run")
@@ -51,6 +61,13 @@ def run_command(
         str | None,
         typer.Option("--out", help="Output dataset (default: DATASET.JUDGE_NAME)."),
     ] = None,
+    candidate: Annotated[
+        str | None,
+        typer.Option("--candidate", help="In a dataset of generations: this model's responses..."),
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", help="...against this model's, paired by prompt.")
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -68,7 +85,8 @@ def run_command(
         disable=as_json or not err_console.is_terminal,
     ) as bar:
         task = bar.add_task("judging", total=None)
-        result = run(
+        judging = run if candidate is None else generation_pairs(candidate, baseline)
+        result = judging(
             store,
             dataset,
             judge,

@@ -30,7 +30,7 @@ from palate.ledger import merkle
 from palate.ledger.keys import KEY_DIR_ENV
 from palate.ledger.note import Checkpoint, NoteError, Verifier, open_note
 from palate.ledger.provenance import EntityRef, chain_marker, parse_dataset_rows_id
-from palate.schema import record_adapter
+from palate.schema import stored_record_adapter
 from palate.store import Store
 from palate.store import ledger as sql
 from palate.store.rubrics import rubric_body
@@ -62,7 +62,7 @@ def check_dataset_rows(store: Store, ref: EntityRef) -> str | None:
             digest, body = row[1], row[-1]
             if hashlib.sha256(body.encode()).hexdigest() != digest:
                 return f"a record of dataset {dataset!r} no longer matches its content hash"
-            if record_row(dataset_id, record_adapter.validate_json(body)) != row:
+            if record_row(dataset_id, stored_record_adapter.validate_json(body)) != row:
                 return (
                     f"record {digest[:12]} of dataset {dataset!r}: a column differs from its body"
                 )

@@ -6,9 +6,10 @@ Imports nothing else from palate.
 
 from palate.schema.call import CallInfo
 from palate.schema.comparison import Comparison, Message, Prompt, Response
+from palate.schema.generation import Generation, Sampling
 from palate.schema.hashing import canonical_json, content_hash
 from palate.schema.rating import Rating
-from palate.schema.record import Record, record_adapter
+from palate.schema.record import Record, record_adapter, stored_record_adapter
 from palate.schema.rubric import Dimension, ErrorTag, Exemplar, Level, Rubric, Tradeoff
 from palate.schema.source import Source, SourceKind
 from palate.schema.unscored import Unscored
@@ -19,6 +20,7 @@ __all__ = [
     "Dimension",
     "ErrorTag",
     "Exemplar",
+    "Generation",
     "Level",
     "Message",
     "Prompt",
@@ -26,6 +28,7 @@ __all__ = [
     "Record",
     "Response",
     "Rubric",
+    "Sampling",
     "Source",
     "SourceKind",
     "Tradeoff",
@@ -33,4 +36,5 @@ __all__ = [
     "canonical_json",
     "content_hash",
     "record_adapter",
+    "stored_record_adapter",
 ]

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
 from palate.errors import PalateError
-from palate.schema import Comparison, Rating, record_adapter
+from palate.schema import Comparison, Generation, Rating, record_adapter
 from palate.schema.hashing import canonical_bytes, record_dict
 from palate.store import migrate
 from palate.store.engine import explain_database_error, make_engine, normalise_url
@@ -48,12 +48,34 @@ class DatasetInfo:
     records: int
 
 
-def record_row(dataset_id: int, record: Record) -> tuple[Any, ...]:
+def record_row(dataset_id: int, record: Record | Generation) -> tuple[Any, ...]:
     """The ``records`` row for a record, in ``RECORD_COLUMNS`` order."""
     data = record_dict(record)
     encoded = canonical_bytes(data)
     digest = hashlib.sha256(encoded).hexdigest()
     body = encoded.decode()
+    if isinstance(record, Generation):
+        text = record.response.text
+        return (
+            dataset_id,
+            digest,
+            "generation",
+            record.prompt.key,
+            record.response.model,
+            None,
+            len(text) if text is not None else None,
+            None,
+            None,
+            None,
+            False,
+            None,
+            None,
+            "model",
+            record.response.model or record.backend,
+            None,
+            record.error is not None,
+            body,
+        )
     unscored = record.unscored is not None
     if isinstance(record, Comparison):
         first, second = record.responses[0], record.responses[1]
@@ -147,7 +169,7 @@ class Store:
     def add_records(
         self,
         dataset: str,
-        items: Iterable[Record],
+        items: Iterable[Record | Generation],
         progress: Callable[[int], None] | None = None,
         *,
         within: Connection | None = None,
@@ -216,8 +238,9 @@ class Store:
             query = select(func.count()).where(records.c.dataset_id == dataset_id)
             return int(conn.execute(query).scalar_one())
 
-    def iter_bodies(self, dataset: str) -> Iterator[str]:
-        """Canonical JSON of each record, in insertion order, streamed."""
+    def iter_bodies(self, dataset: str, kinds: tuple[str, ...] | None = None) -> Iterator[str]:
+        """Canonical JSON of each record (of the given kinds, else all), in insertion order,
+        streamed."""
         with self._read() as conn:
             dataset_id = self.dataset_id(conn, dataset)
             query = (
@@ -225,12 +248,20 @@ class Store:
                 .where(records.c.dataset_id == dataset_id)
                 .order_by(records.c.id)
             )
+            if kinds is not None:
+                query = query.where(records.c.kind.in_(kinds))
             for (body,) in conn.execution_options(yield_per=BATCH_SIZE).execute(query):
                 yield body
 
     def iter_records(self, dataset: str) -> Iterator[Record]:
-        for body in self.iter_bodies(dataset):
+        """The dataset's comparisons and ratings (generations are read by ``iter_generations``)."""
+        for body in self.iter_bodies(dataset, kinds=("comparison", "rating")):
             yield record_adapter.validate_json(body)
+
+    def iter_generations(self, dataset: str) -> Iterator[Generation]:
+        """The dataset's generations (unjudged responses), in insertion order."""
+        for body in self.iter_bodies(dataset, kinds=("generation",)):
+            yield Generation.model_validate_json(body)
 
     def columns(
         self, dataset: str, names: list[str], kind: str, *, scored_only: bool = True
