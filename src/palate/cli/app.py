@@ -18,6 +18,7 @@ from palate.cli.judge import app as judge_app
 from palate.cli.ledger import app as ledger_app
 from palate.cli.route import app as route_app
 from palate.cli.rubric import app as rubric_app
+from palate.cli.safety import data_app
 from palate.cli.serve import app as studio_app
 from palate.cli.serve import serve_command
 from palate.cli.stats import app as stats_app
@@ -34,6 +35,7 @@ app = typer.Typer(
 app.command("import")(import_command)
 app.command("export")(export_command)
 app.command("datasets")(datasets_command)
+app.add_typer(data_app, name="data")
 app.add_typer(stats_app, name="stats")
 app.add_typer(judge_app, name="judge")
 app.add_typer(eval_app, name="eval")
