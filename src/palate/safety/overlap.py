@@ -92,14 +92,11 @@ def normalise(text: str) -> str:
     return _SPACE.sub(" ", _PUNCTUATION.sub(" ", folded)).strip()
 
 
-def _digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode(), digest_size=8).digest()
-
-
-def shingles(normalised: str, n: int) -> set[bytes]:
-    """Hashes of the text's word n-grams (none for a text shorter than n words)."""
+def shingles(normalised: str, n: int) -> set[int]:
+    """Hashes of the text's word n-grams (none for a text shorter than n words). Python's
+    string hash: fast, and stable within the process that builds and probes the index."""
     words = normalised.split(" ")
-    return {_digest(" ".join(words[i : i + n])) for i in range(len(words) - n + 1)}
+    return {hash(" ".join(words[i : i + n])) for i in range(len(words) - n + 1)}
 
 
 class _Best:
@@ -119,7 +116,7 @@ def _lexical(
 ) -> int:
     """Exact and n-gram matches; returns how many training texts were read."""
     exact: dict[str, list[str]] = {}
-    index: dict[bytes, list[int]] = {}
+    index: dict[int, list[int]] = {}
     sizes: list[int] = []
     for i, item in enumerate(evals):
         text = normalise(item.text)
