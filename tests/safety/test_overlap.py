@@ -125,3 +125,29 @@ def _sha(text: str) -> str:
     import hashlib
 
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def test_training_data_is_checked_against_evaluated_sets(
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from palate.ledger import Ledger
+    from palate.safety.contamination import check_training_data, registered_eval_sets
+
+    evals, train, planted = _sets()
+    _write(tmp_path / "ev.jsonl", [e.text for e in evals])
+    _write(tmp_path / "tr.jsonl", [t.text for t in train])
+    for name in ("ev", "tr"):
+        run_json(capsys, "import", str(tmp_path / f"{name}.jsonl"), "--format", "jsonl",
+                 "--db", store_url)  # fmt: skip
+    store = Store(store_url)
+    try:
+        ledger = Ledger(store)
+        assert check_training_data(store, "tr")["checked"] == []  # nothing evaluated yet
+        ledger.append("evaluation", agent="test", used=[ledger.dataset_rows("ev")])
+        assert registered_eval_sets(ledger) == ["ev"]
+        summary = check_training_data(store, "tr")
+    finally:
+        store.close()
+    assert summary["checked"] == ["ev"]
+    lexical = sum(v != "paraphrase" for v in planted.values())
+    assert lexical <= summary["n_flagged"] == summary["by_eval_set"]["ev"]["n_flagged"]
