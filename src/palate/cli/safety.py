@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from palate.cli.common import DbOption, JsonOption, console, emit, open_store, record_aggregation
+from palate.cli.common import DbOption, JsonOption, console, emit, open_store
+from palate.safety.contamination import record_overlap
 from palate.safety.overlap import OverlapConfig, dataset_overlap
 
 data_app = typer.Typer(help="Checks across datasets.")
@@ -31,9 +32,7 @@ def overlap_command(
     config = OverlapConfig(ngram=ngram, embed=embed)
     result = dataset_overlap(store, train, evaluation, config)
     document = result.to_json()
-    record_aggregation(
-        store, "data-overlap", [train, evaluation], {"ngram": ngram, "embed": embed}, document
-    )
+    record_overlap(store, train, evaluation, result)
 
     def render() -> None:
         console.print(

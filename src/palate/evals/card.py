@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from palate.evals import card_sections as sections
 from palate.evals.ledgered import find_eval
 from palate.ledger import Ledger, LedgerEntry
 from palate.ledger.provenance import parse_dataset_rows_id
@@ -78,8 +79,16 @@ def model_card(ledger: Ledger, card: CardInput) -> str:
     ]
     provenance: list[str] = []
     limitations: list[str] = []
+    view = sections.LedgerView.read(ledger)
+    recipe: list[str] = []
+    labour: list[str] = []
+    contamination: list[str] = []
     for run in card.runs:
         result, entry, _ = find_eval(ledger, run)
+        recipe += [f"### {run}", "", *sections.training_recipe(view, entry), ""]
+        recipe += ["Evaluation data:", "", *sections.dataset_origin(view, result.spec.dataset), ""]
+        labour += sections.human_labour(entry)
+        contamination += sections.contamination(view, entry)
         spec = result.spec
         level = f"{100 * (1 - spec.alpha):g}%"
         metrics = []
@@ -125,6 +134,11 @@ def model_card(ledger: Ledger, card: CardInput) -> str:
         header["license"] = card.license
     if card.base_model:
         header["base_model"] = card.base_model
+    cited_text = "\n".join([*table, *provenance, *recipe, *labour, *contamination])
+    revoked = sections.revocations(view, sections.cited_records(cited_text))
+    if any(line.startswith("- record #") for line in revoked):
+        limitations.insert(0, "Some records this card cites were revoked after they were "
+                           "made; see Revocations.")  # fmt: skip
     body = [
         f"# {card.model_name}",
         "",
@@ -137,6 +151,25 @@ def model_card(ledger: Ledger, card: CardInput) -> str:
         "## Data provenance",
         "",
         *(provenance or ["- none recorded"]),
+        "",
+        "## Training recipe",
+        "",
+        *recipe,
+        "## Human labour",
+        "",
+        *dict.fromkeys(labour),
+        "",
+        "## Safety",
+        "",
+        *sections.safety(),
+        "",
+        "## Contamination",
+        "",
+        *dict.fromkeys(contamination),
+        "",
+        "## Revocations",
+        "",
+        *(revoked or ["- No record this card cites has been revoked."]),
         "",
         "## Known limitations",
         "",

@@ -111,8 +111,12 @@ def import_file(
     dataset: str | None = None,
     judged_by: str | None = None,
     progress: Progress | None = None,
+    license: str | None = None,
+    source: str | None = None,
 ) -> ImportResult:
-    """Import one file into a dataset atomically; records already there are skipped."""
+    """Import one file into a dataset atomically; records already there are skipped.
+    ``license`` (e.g. an SPDX id) and ``source`` (where the data came from) go into the
+    import's ledger record, for model cards."""
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})", file=str(path))
     chosen = detect(path) if fmt == "auto" else fmt
@@ -134,6 +138,12 @@ def import_file(
         agent=current_agent(),
         used=[file_ref(path)],
         generated=[ledger.dataset_rows(name, after_id=before)],
-        attributes={"format": chosen, "read": read, "added": added},
+        attributes={
+            "format": chosen,
+            "read": read,
+            "added": added,
+            **({"license": license} if license else {}),
+            **({"source": source} if source else {}),
+        },
     )
     return ImportResult(dataset=name, format=chosen, records=added, read=read)

@@ -7,14 +7,39 @@ what it is evaluated on.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from palate.ledger import Ledger
-from palate.ledger.provenance import parse_dataset_rows_id
-from palate.safety.overlap import OverlapConfig, dataset_overlap
+from palate.ledger import EntityRef, Ledger, LedgerEntry
+from palate.ledger.provenance import current_agent, parse_dataset_rows_id
+from palate.safety.overlap import OverlapConfig, OverlapResult, dataset_overlap
+from palate.schema.hashing import canonical_bytes
 from palate.store import Store
 
 EVALUATION_ACTIVITY = "evaluation"
+OVERLAP_ACTIVITY = "data-overlap"
+
+
+def record_overlap(store: Store, train: str, evaluation: str, result: OverlapResult) -> LedgerEntry:
+    """Append an overlap check: the rows of both sets, its settings and how many evaluation
+    prompts it flagged (the figure a model card quotes)."""
+    ledger = Ledger(store)
+    document = result.to_json()
+    digest = hashlib.sha256(canonical_bytes(document)).hexdigest()
+    return ledger.append(
+        OVERLAP_ACTIVITY,
+        agent=current_agent(),
+        used=[ledger.dataset_rows(train), ledger.dataset_rows(evaluation)],
+        generated=[EntityRef(kind="overlap", id=f"{train}->{evaluation}", hash=digest)],
+        attributes={
+            "train": train,
+            "eval": evaluation,
+            "n_eval": result.n_eval,
+            "n_flagged": len(result.flagged),
+            "checks": document["checks"],
+            "ngram": result.config.ngram,
+        },
+    )
 
 
 def registered_eval_sets(ledger: Ledger) -> list[str]:
