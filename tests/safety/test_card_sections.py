@@ -94,6 +94,10 @@ def test_card_sections_equal_their_ledger_records_and_show_revocations(
                      "responses": [{"text": "a"}, {"text": f"b{i}"}], "winner": 0,
                      "judge": {"kind": "human", "name": "r"}}) + "\n")  # fmt: skip
     run_json(capsys, "import", str(train), "--format", "jsonl", "--license", "mit", "--db", url)
+    policy = tmp_path / "clean.yaml"
+    policy.write_text("name: clean\nno_contamination: true\ncriteria:\n"
+                      "  - {metric: win_rate, at_least: 0}\n")  # fmt: skip
+    run_json(capsys, "gate", "register", str(policy), "--db", url)
     run = run_json(capsys, "eval", "run", "--candidate", candidate, "--baseline", BASELINE,
                    "--set", "alpaca", "--candidate-hash", CKPT, "--n-bootstrap", "200",
                    "--db", url)["run"]  # fmt: skip
@@ -121,6 +125,9 @@ def test_card_sections_equal_their_ledger_records_and_show_revocations(
         )  # fmt: skip
     finally:
         store.close()
+
+    gate = run_json(capsys, "gate", "check", "--policy", "clean", "--eval", run, "--db", url)
+    assert gate["verdict"] == "fail" and any("contamination" in r for r in gate["reasons"])
 
     card_path = tmp_path / "README.md"
     code, _, err = run_cli(
