@@ -41,6 +41,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "export": LazyCommand("palate.cli.data:export_command", "Export a dataset"),
     "datasets": LazyCommand("palate.cli.data:datasets_command", "List datasets"),
+    "data": LazyCommand("palate.cli.safety:data_app", "Data checks: contamination overlap"),
     "stats": LazyCommand("palate.cli.stats:app", "Win rates, rankings, truth inference"),
     "judge": LazyCommand("palate.cli.judge:app", "AI judges: run them over datasets"),
     "eval": LazyCommand("palate.cli.evals:eval_app", "Evaluate a candidate against a baseline"),

@@ -29,6 +29,12 @@ def import_command(
             "(default: the file's name).",
         ),
     ] = None,
+    license: Annotated[
+        str | None, typer.Option("--license", help="The data's licence (e.g. an SPDX id).")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Where the data came from (URL, vendor).")
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -50,6 +56,8 @@ def import_command(
             fmt=format,
             dataset=dataset,
             judged_by=judged_by,
+            license=license,
+            source=source,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     how = "detected" if format == "auto" else "given"

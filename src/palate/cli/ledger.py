@@ -12,7 +12,7 @@ from rich.table import Table
 from palate.cli.common import DbOption, JsonOption, console, emit, open_store
 from palate.errors import PalateError
 from palate.ledger import Ledger
-from palate.ledger.provenance import prov_relations
+from palate.ledger.provenance import current_agent, prov_relations
 
 app = typer.Typer(help="The provenance ledger: what produced what, tamper-evident.")
 
@@ -119,4 +119,30 @@ def checkpoint_command(
         as_json,
         {"origin": lines[0], "size": int(lines[1]), "root": lines[2], "note": note},
         lambda: console.print(note, highlight=False, end="", soft_wrap=True),
+    )
+
+
+@app.command("revoke")
+def revoke_command(
+    record: Annotated[
+        str, typer.Argument(help="Record to withdraw: #N or 4+ hex digits of its id.")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is withdrawn (shown on cards).")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Withdraw a record: append a revocation naming it and the reason (nothing is deleted;
+    cards built afterwards say the record was revoked)."""
+    if not reason.strip():
+        raise PalateError("--reason must say why the record is revoked")
+    entry = Ledger(open_store(db)).append(
+        "revoke", agent=current_agent(), revokes=record, attributes={"reason": reason}
+    )
+    revoked = entry.record["revokes"]
+    emit(
+        as_json,
+        {"index": entry.index, "id": entry.id, "revokes": revoked, "reason": reason},
+        lambda: console.print(
+            f"record #{revoked['index']} revoked by record #{entry.index} ({entry.id[:12]})"
+        ),
     )

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from palate.errors import PalateError
+from palate.evals import card_sections as sections
 from palate.evals.ledgered import find_eval
 from palate.ledger import Ledger, LedgerEntry
 from palate.ledger.provenance import parse_dataset_rows_id
@@ -79,8 +80,16 @@ def model_card(ledger: Ledger, card: CardInput) -> str:
     ]
     provenance: list[str] = []
     limitations: list[str] = []
+    view = sections.LedgerView.read(ledger)
+    recipe: list[str] = []
+    labour: list[str] = []
+    contamination: list[str] = []
     for run in card.runs:
         result, entry, _ = find_eval(ledger, run)
+        recipe += [f"### {run}", "", *sections.training_recipe(view, entry), ""]
+        recipe += ["Evaluation data:", "", *sections.dataset_origin(view, result.spec.dataset), ""]
+        labour += sections.human_labour(entry)
+        contamination += sections.contamination(view, entry)
         spec = result.spec
         if spec.candidate not in (card.model_name, card.model_name.rsplit("/", 1)[-1]):
             raise PalateError(
@@ -131,6 +140,11 @@ def model_card(ledger: Ledger, card: CardInput) -> str:
         header["license"] = card.license
     if card.base_model:
         header["base_model"] = card.base_model
+    cited_text = "\n".join([*table, *provenance, *recipe, *labour, *contamination])
+    revoked = sections.revocations(view, sections.cited_records(cited_text))
+    if any(line.startswith("- record #") for line in revoked):
+        limitations.insert(0, "Some records this card cites were revoked after they were "
+                           "made; see Revocations.")  # fmt: skip
     body = [
         f"# {card.model_name}",
         "",
@@ -143,6 +157,25 @@ def model_card(ledger: Ledger, card: CardInput) -> str:
         "## Data provenance",
         "",
         *(provenance or ["- none recorded"]),
+        "",
+        "## Training recipe",
+        "",
+        *recipe,
+        "## Human labour",
+        "",
+        *dict.fromkeys(labour),
+        "",
+        "## Safety",
+        "",
+        *sections.safety(),
+        "",
+        "## Contamination",
+        "",
+        *dict.fromkeys(contamination),
+        "",
+        "## Revocations",
+        "",
+        *(revoked or ["- No record this card cites has been revoked."]),
         "",
         "## Known limitations",
         "",

@@ -74,6 +74,11 @@ class GatePolicy(BaseModel):
     human_audit: HumanAudit | None = Field(
         default=None, description="Human labels required before a pass."
     )
+    no_contamination: bool = Field(
+        default=False,
+        description="Fail when the training run that produced the checkpoint found evaluation "
+        "prompts in its data; inconclusive when no such check is recorded.",
+    )
 
 
 def load_policy(path: Path) -> GatePolicy:
@@ -90,8 +95,12 @@ class GateDecision:
         return {"verdict": self.verdict, "reasons": self.reasons}
 
 
-def decide(policy: GatePolicy, result: EvalResult) -> GateDecision:
-    """The verdict of ``policy`` on ``result``: fail beats inconclusive beats pass."""
+def decide(
+    policy: GatePolicy, result: EvalResult, contamination: int | None = None
+) -> GateDecision:
+    """The verdict of ``policy`` on ``result``: fail beats inconclusive beats pass.
+    ``contamination``: evaluation prompts the checkpoint's training runs found in their data
+    (None: no check recorded)."""
     reasons: list[str] = []
     verdicts: list[Verdict] = []
     if abs(result.spec.alpha - policy.alpha) > 1e-12:
@@ -124,6 +133,16 @@ def decide(policy: GatePolicy, result: EvalResult) -> GateDecision:
                 f"human audit: {have} human labels, the policy requires "
                 f"{policy.human_audit.min_labels}"
             )
+    if policy.no_contamination:
+        if contamination is None:
+            verdicts.append("inconclusive")
+            reasons.append("no contamination check is recorded for the checkpoint's training")
+        elif contamination:
+            verdicts.append("fail")
+            reasons.append(f"contamination: {contamination} evaluation prompts in training data")
+        else:
+            verdicts.append("pass")
+            reasons.append("contamination: no evaluation prompt found in the training data")
     verdict: Verdict = (
         "fail" if "fail" in verdicts else "inconclusive" if "inconclusive" in verdicts else "pass"
     )

@@ -16,6 +16,7 @@ from typing import Any
 import rfc8785
 
 from palate.errors import PalateError
+from palate.evals.card_sections import LedgerView, training_runs
 from palate.evals.evaluation import EvalResult, EvalSpec, evaluate
 from palate.evals.gate import GateDecision, GatePolicy, decide
 from palate.ledger import EntityRef, Ledger, LedgerEntry
@@ -110,6 +111,17 @@ class GateCheck:
         }
 
 
+def recorded_contamination(ledger: Ledger, evaluation: LedgerEntry) -> int | None:
+    """Evaluation prompts found in the data of the training runs that produced the evaluated
+    checkpoint (None when none of them recorded a check)."""
+    found = [
+        run.record["attributes"]["contamination"]["n_flagged"]
+        for run in training_runs(LedgerView.read(ledger), evaluation)
+        if "contamination" in run.record.get("attributes", {})
+    ]
+    return sum(found) if found else None
+
+
 def check_gate(ledger: Ledger, policy_name: str, run: str) -> GateCheck:
     """The gate's verdict on a recorded evaluation, itself recorded. Refuses (PalateError)
     when the ledger does not verify or the policy was not fixed before the evaluation began."""
@@ -138,7 +150,7 @@ def check_gate(ledger: Ledger, policy_name: str, run: str) -> GateCheck:
         )
     registration = before[-1]
     policy = GatePolicy.model_validate(registration.record["attributes"]["policy"])
-    decision = decide(policy, result)
+    decision = decide(policy, result, recorded_contamination(ledger, entry))
     checkpoint = result.spec.candidate_hash
     recorded = ledger.append(
         "gate-check",

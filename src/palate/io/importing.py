@@ -111,8 +111,12 @@ def import_file(
     dataset: str | None = None,
     judged_by: str | None = None,
     progress: Progress | None = None,
+    license: str | None = None,
+    source: str | None = None,
 ) -> ImportResult:
-    """Import one file into a dataset atomically; records already there are skipped."""
+    """Import one file into a dataset atomically; records already there are skipped.
+    ``license`` (e.g. an SPDX id) and ``source`` (where the data came from) go into the
+    import's ledger record, for model cards."""
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})", file=str(path))
     chosen = detect(path) if fmt == "auto" else fmt
@@ -137,6 +141,12 @@ def import_file(
         activity="import",
         agent=current_agent(),
         used=used,
-        attributes=lambda added: {"format": chosen, "read": read, "added": added},
+        attributes=lambda added: {
+            "format": chosen,
+            "read": read,
+            "added": added,
+            **({"license": license} if license else {}),
+            **({"source": source} if source else {}),
+        },
     )
     return ImportResult(dataset=name, format=chosen, records=added, read=read)

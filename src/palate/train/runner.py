@@ -400,8 +400,10 @@ def _record(
     metrics: dict[str, Any],
 ) -> dict[str, Any]:
     from palate.ledger import EntityRef, Ledger
+    from palate.safety.contamination import check_training_data
 
     config = prep.config
+    contamination = check_training_data(store, config.dataset)
     config_json = config.model_dump(mode="json")
     config_hash = hashlib.sha256(canonical_bytes(config_json)).hexdigest()
     data_hash = rows_hash(prep.data)
@@ -424,6 +426,7 @@ def _record(
             "metrics": metrics,
             "versions": versions,
             "hardware": hardware,
+            "contamination": contamination,
         },
     )
     return {
@@ -444,6 +447,7 @@ def _record(
         "versions": versions,
         "hardware": hardware,
         "metrics": metrics,
+        "contamination": contamination,
         "checkpoint": str(out),
         "checkpoint_hash": ckpt_hash,
         "ledger": {"index": entry.index, "id": entry.id},

@@ -1,0 +1,1 @@
+"""Safety and governance evidence: contamination checks between training and evaluation data."""
