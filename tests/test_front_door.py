@@ -81,13 +81,15 @@ def test_library_script_records_what_the_cli_records(
     }
     assert [m["model"] for m in rk.to_json()["models"]][-1] != BASELINE  # GPT-4 beats both
     assert run.requested == 50 and run.scored == 50 and run.calls == 100
-    assert verified.ok and verified.records == 4
+    assert verified.ok and verified.records == 5
     activities = [r["activity"] for r in _records(lib_url)]
-    assert activities == ["import", "stats winrate", "stats rank", "judge-run"]
+    # the judgements are written with the record that accounts for them (judge-batch)
+    assert activities == ["import", "stats winrate", "stats rank", "judge-batch", "judge-run"]
     library, command_line = _records(lib_url), _records(cli_url)
-    written = [run_record.pop("generated") for run_record in (library[-1], command_line[-1])]
+    written = [record.pop("generated") for records in (library, command_line)
+               for record in records[-2:]]  # fmt: skip
     # the judgements hold their calls' latency, so only the rows' hashes differ
-    assert [[ref["id"] for ref in refs] for refs in written] == [["ae.scripted#0..100"]] * 2
+    assert [[ref["id"] for ref in refs] for refs in written] == [["ae.scripted#0..100"]] * 4
     assert library == command_line
 
 

@@ -131,7 +131,7 @@ def test_card_sections_equal_their_ledger_records_and_show_revocations(
 
     card_path = tmp_path / "README.md"
     code, _, err = run_cli(
-        capsys, "card", "--model", "m", "--eval", run, str(card_path), "--db", url
+        capsys, "card", "--model", "claude-2.1", "--eval", run, str(card_path), "--db", url
     )
     assert code == 0, err
     card = card_path.read_text()
@@ -148,7 +148,7 @@ def test_card_sections_equal_their_ledger_records_and_show_revocations(
                        "--reason", "trained on a leaked eval split", "--db", url)  # fmt: skip
     assert revoked["revokes"]["index"] == train_entry.index
     code, _, err = run_cli(
-        capsys, "card", "--model", "m", "--eval", run, str(card_path), "--db", url
+        capsys, "card", "--model", "claude-2.1", "--eval", run, str(card_path), "--db", url
     )
     assert code == 0, err
     card = card_path.read_text()

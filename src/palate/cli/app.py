@@ -41,7 +41,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "export": LazyCommand("palate.cli.data:export_command", "Export a dataset"),
     "datasets": LazyCommand("palate.cli.data:datasets_command", "List datasets"),
-    "data": LazyCommand("palate.cli.safety:data_app", "Data checks: contamination overlap"),
+    "data": LazyCommand("palate.cli.safety:data_app", "Checks across datasets"),
     "stats": LazyCommand("palate.cli.stats:app", "Win rates, rankings, truth inference"),
     "judge": LazyCommand("palate.cli.judge:app", "AI judges: run them over datasets"),
     "eval": LazyCommand("palate.cli.evals:eval_app", "Evaluate a candidate against a baseline"),
@@ -55,10 +55,12 @@ COMMANDS: dict[str, LazyCommand] = {
     "demo": LazyCommand("palate.cli.demo:demo_command", "Run the taste gym"),
     "studio": LazyCommand("palate.cli.serve:app", "Manage the studio's accounts"),
     "generate": LazyCommand(
-        "palate.cli.generate:generate_command", "Generate responses from a model or endpoint"
+        "palate.cli.generate:generate_command", "Generate responses and store them"
     ),
-    "loop": LazyCommand("palate.cli.loop:app", "One iteration: generate, judge, train, gate"),
-    "saas": LazyCommand("palate.cli.saas:app", "The SaaS harness: run a business, replay, report"),
+    "loop": LazyCommand("palate.cli.loop:app", "The loop on a real model, one iteration at a time"),
+    "saas": LazyCommand(
+        "palate.cli.saas:app", "The SaaS harness: an agent runs a small real web business"
+    ),
 }
 
 

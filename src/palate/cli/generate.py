@@ -48,7 +48,7 @@ def generate_command(
     """Generate responses and store them with model, checkpoint hash, sampling and seed."""
     if (model is None) == (endpoint is None):
         raise typer.BadParameter("give exactly one of --model or --endpoint")
-    store = open_store(db)
+    store = open_store(db, create=True)
     generator: Generator
     try:
         chosen = load_prompts(store, prompts)

@@ -27,7 +27,7 @@ def run_command(
 ) -> None:
     """Generate, judge, route, label, infer truth, train, generate, evaluate and gate."""
     config = load_loop(loop_file)
-    store = open_store(db)
+    store = open_store(db, create=True)
     try:
         with Progress(
             TextColumn("{task.description:<24}"),

@@ -39,7 +39,7 @@ def run_command(
     """Run one episode; write DIR/events.jsonl and record its digest in the ledger."""
     with tempfile.TemporaryDirectory(prefix="palate-saas-") as root:
         summary = run_episode(RunOptions(agent, seed, preset, days), out, root=Path(root))
-    record_episode(open_store(db), summary, preset)
+    record_episode(open_store(db, create=True), summary, preset)
 
     def render() -> None:
         console.print(

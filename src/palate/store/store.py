@@ -74,6 +74,9 @@ def record_row(dataset_id: int, record: Record | Generation) -> tuple[Any, ...]:
             record.response.model or record.backend,
             None,
             record.error is not None,
+            None,  # prompt and response texts as columns are for pairs (``pair_texts``)
+            None,
+            None,
             body,
         )
     unscored = record.unscored is not None

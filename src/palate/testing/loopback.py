@@ -102,10 +102,13 @@ class Stats:
     by_status: Counter[str] = field(default_factory=Counter)
     by_body: Counter[str] = field(default_factory=Counter)  # sha256 of the request body
     authorization: Counter[str] = field(default_factory=Counter)
+    in_flight: int = 0  # requests being answered now (inside their latency)
+    most_in_flight: int = 0  # the high-water mark: a client's concurrency, seen from here
 
     def to_json(self) -> dict[str, Any]:
         return {
             "requests": self.requests,
+            "most_in_flight": self.most_in_flight,
             "by_status": dict(self.by_status),
             "by_body": dict(self.by_body),
             "authorization": dict(self.authorization),
@@ -195,7 +198,12 @@ def make_app(script: Script, stats: Stats) -> Starlette:
         attempt = stats.by_body[key]
         stats.by_body[key] += 1
         if script.latency_s:
-            await asyncio.sleep(script.latency_s)
+            stats.in_flight += 1
+            stats.most_in_flight = max(stats.most_in_flight, stats.in_flight)
+            try:
+                await asyncio.sleep(script.latency_s)
+            finally:
+                stats.in_flight -= 1
         fault: str | None = None
         if _unit(script.seed, "fault", key) < script.fault_rate and script.faults:
             fault = script.faults[int(_unit(script.seed, "kind", key) * len(script.faults))]
