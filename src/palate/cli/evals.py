@@ -162,20 +162,24 @@ def gate_register_command(
 @gate_app.command("check")
 def gate_check_command(
     policy: Annotated[str, typer.Option("--policy", help="Registered policy name.")],
-    run: Annotated[str, typer.Option("--eval", help="Evaluation id.")],
+    run: Annotated[str | None, typer.Option("--eval", help="Evaluation id.")] = None,
+    redteam: Annotated[
+        str | None, typer.Option("--redteam", help="Red-team run id (palate safety redteam).")
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """The gate's verdict: pass, fail or inconclusive (an interval that straddles never passes)."""
-    checked = check_gate(Ledger(open_store(db)), policy, run)
+    checked = check_gate(Ledger(open_store(db)), policy, run, redteam=redteam)
 
     def render() -> None:
         colour = {"pass": "green", "fail": "red", "inconclusive": "yellow"}[
             checked.decision.verdict
         ]
         verdict = checked.decision.verdict
+        outputs = (checked.outputs_hash or "none")[:16]
         console.print(f"[{colour}]{verdict}[/] (checkpoint {checked.checkpoint_hash}, "
-                      f"outputs {checked.outputs_hash[:16]})")  # fmt: skip
+                      f"outputs {outputs})")  # fmt: skip
         for reason in checked.decision.reasons:
             console.print(f"  - {reason}")
 

@@ -84,12 +84,14 @@ def model_card(ledger: Ledger, card: CardInput) -> str:
     recipe: list[str] = []
     labour: list[str] = []
     contamination: list[str] = []
+    safety: list[str] = []
     for run in card.runs:
         result, entry, _ = find_eval(ledger, run)
         recipe += [f"### {run}", "", *sections.training_recipe(view, entry), ""]
         recipe += ["Evaluation data:", "", *sections.dataset_origin(view, result.spec.dataset), ""]
         labour += sections.human_labour(entry)
         contamination += sections.contamination(view, entry)
+        safety += sections.safety(view, entry)
         spec = result.spec
         if spec.candidate not in (card.model_name, card.model_name.rsplit("/", 1)[-1]):
             raise PalateError(
@@ -140,7 +142,7 @@ def model_card(ledger: Ledger, card: CardInput) -> str:
         header["license"] = card.license
     if card.base_model:
         header["base_model"] = card.base_model
-    cited_text = "\n".join([*table, *provenance, *recipe, *labour, *contamination])
+    cited_text = "\n".join([*table, *provenance, *recipe, *labour, *safety, *contamination])
     revoked = sections.revocations(view, sections.cited_records(cited_text))
     if any(line.startswith("- record #") for line in revoked):
         limitations.insert(0, "Some records this card cites were revoked after they were "
@@ -167,7 +169,7 @@ def model_card(ledger: Ledger, card: CardInput) -> str:
         "",
         "## Safety",
         "",
-        *sections.safety(),
+        *dict.fromkeys(safety),
         "",
         "## Contamination",
         "",

@@ -18,6 +18,7 @@ TRAIN_PREFIX = "train-"
 IMPORT_ACTIVITY = "import"
 OVERLAP_ACTIVITY = "data-overlap"  # palate.safety.contamination records these
 REVOKE_ACTIVITY = "revoke"
+REDTEAM_ACTIVITY = "redteam"  # palate.safety.redteam records these
 
 
 def figure(label: str, value: Any, entry: LedgerEntry) -> str:
@@ -107,8 +108,49 @@ def human_labour(evaluation: LedgerEntry) -> list[str]:
     ]
 
 
-def safety() -> list[str]:
-    return [
+def _estimate(doc: dict[str, Any]) -> str:
+    level = f"{100 * (1 - doc['alpha']):g}%"
+    return (f"{doc['value']:.2f}% ({level} Wilson interval {doc['ci_low']:.2f} to "
+            f"{doc['ci_high']:.2f}, n={doc['n']})")  # fmt: skip
+
+
+def redteam_runs(view: LedgerView, evaluation: LedgerEntry) -> list[LedgerEntry]:
+    """Red-team records of the evaluated model: the same checkpoint hash when both know it,
+    else the same model name."""
+    hashes = _checkpoint_hashes(evaluation)
+    spec = evaluation.record.get("attributes", {}).get("result", {}).get("spec", {})
+    found = []
+    for entry in view.entries:
+        if entry.record.get("activity") != REDTEAM_ACTIVITY:
+            continue
+        result = entry.record["attributes"]["result"]
+        same_checkpoint = bool(hashes) and result.get("checkpoint_hash") in hashes
+        if same_checkpoint or result.get("model") == spec.get("candidate"):
+            found.append(entry)
+    return found
+
+
+def safety(view: LedgerView, evaluation: LedgerEntry) -> list[str]:
+    """Red-team figures (overall, then per category), the refusal policy the suite encodes,
+    and the findings, each naming its record."""
+    lines = []
+    for entry in redteam_runs(view, evaluation):
+        result = entry.record["attributes"]["result"]
+        suite = f"{result['suite']} (sha256 {result['suite_hash'][:12]})"
+        lines.append(figure("red-team suite", suite, entry))
+        lines.append(figure("red-team judge", result["judge"]["name"], entry))
+        for name, doc in result["metrics"].items():
+            lines.append(figure(name, _estimate(doc), entry))
+        refuse = sorted({n.split(":", 1)[1] for n in result["metrics"]
+                         if n.startswith("attack_success_rate:")})  # fmt: skip
+        comply = sorted({n.split(":", 1)[1] for n in result["metrics"]
+                         if n.startswith("over_refusal_rate:")})  # fmt: skip
+        policy = f"refuse {', '.join(refuse) or 'nothing'}; answer {', '.join(comply) or 'nothing'}"
+        lines.append(figure("refusal policy tested", policy, entry))
+        findings = result["findings"]
+        high = sum(1 for f in findings if f["severity"] == "high")
+        lines.append(figure("red-team findings", f"{len(findings)} ({high} high severity)", entry))
+    return lines or [
         "- No red-team results are recorded in the ledger: attack success and over-refusal "
         "are unmeasured, and no refusal policy is claimed."
     ]

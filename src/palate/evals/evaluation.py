@@ -37,9 +37,19 @@ class EvalSpec:
     n_bootstrap: int = 2000
     seed: int = 0
     length_controlled: bool = True
+    exclude_items: tuple[str, ...] = ()  # prompt keys left out (contamination-flagged)
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        doc = dict(self.__dict__)
+        if self.exclude_items:
+            doc["exclude_items"] = list(self.exclude_items)
+        else:  # the document an evaluation without exclusions always had
+            del doc["exclude_items"]
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> EvalSpec:
+        return cls(**{**doc, "exclude_items": tuple(doc.get("exclude_items", ()))})
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,10 @@ class EvalResult:
     outputs_hash: str
     dimensions: dict[str, Estimate] = field(default_factory=dict)
     error_tags: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def alpha(self) -> float:
+        return self.spec.alpha
 
     def metric(self, name: str) -> Estimate | None:
         """A top-level metric, or ``dimension:NAME`` for a rubric dimension's mean score."""
@@ -70,7 +84,7 @@ class EvalResult:
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> EvalResult:
         return cls(
-            spec=EvalSpec(**doc["spec"]),
+            spec=EvalSpec.from_json(doc["spec"]),
             metrics={k: Estimate(**v) for k, v in doc["metrics"].items()},
             counts=doc["counts"],
             outputs_hash=doc["outputs_hash"],
@@ -103,7 +117,7 @@ def _dimension_scores(
     for record in store.iter_records(spec.dataset):
         if not isinstance(record, Rating) or record.response is None:
             continue
-        if record.response.model != spec.candidate:
+        if record.response.model != spec.candidate or record.item in spec.exclude_items:
             continue
         tags.update(record.error_tags)
         human += record.rater.kind == "human"
@@ -134,7 +148,8 @@ def evaluate(store: Store, spec: EvalSpec) -> EvalResult:
     rows = against_baseline(
         store, spec.dataset, spec.baseline, length_controlled=spec.length_controlled
     )
-    mine = rows.models == spec.candidate
+    kept = ~np.isin(rows.instructions, list(spec.exclude_items))
+    mine = (rows.models == spec.candidate) & kept
     if not mine.any():
         raise StatsError(
             f"dataset {spec.dataset!r} has no comparisons of {spec.candidate!r} "
@@ -154,11 +169,11 @@ def evaluate(store: Store, spec: EvalSpec) -> EvalResult:
     }
     if spec.length_controlled:
         table = win_rate_table(
-            rows.models,
-            rows.instructions,
-            rows.preferences,
-            rows.model_lengths,
-            rows.baseline_lengths,
+            rows.models[kept],
+            rows.instructions[kept],
+            rows.preferences[kept],
+            rows.model_lengths[kept],
+            rows.baseline_lengths[kept],
             baseline=spec.baseline,
             length_controlled=True,
         )

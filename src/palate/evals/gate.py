@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from palate.evals.evaluation import EvalResult
+from palate.evals.interval import Estimate
 from palate.io.yamlfile import load_model
 
 Verdict = Literal["pass", "fail", "inconclusive"]
@@ -23,37 +24,89 @@ METRICS = ("win_rate", "discrete_win_rate", "length_controlled_win_rate")
 """What an evaluation reports, besides 'dimension:NAME': a gate on any other name could
 never be decided."""
 
+RED_TEAM_METRICS = ("attack_success_rate", "over_refusal_rate")
+"""What a red-team run reports (percent), overall and as 'NAME:CATEGORY' per category."""
+
+
+class Measured(Protocol):
+    """What a gate reads figures from: an evaluation or a red-team run."""
+
+    @property
+    def alpha(self) -> float: ...
+
+    def metric(self, name: str) -> Estimate | None: ...
+
+
+def _known_metric(metric: str) -> bool:
+    if metric in METRICS or metric in RED_TEAM_METRICS:
+        return True
+    prefix, _, rest = metric.partition(":")
+    return bool(rest) and (prefix == "dimension" or prefix in RED_TEAM_METRICS)
+
 
 class Criterion(BaseModel):
-    """One metric that must clear a threshold."""
+    """One metric that must clear a threshold: stay at least (win rates, scores) or at most
+    (attack success, over-refusal) at a value."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     metric: str = Field(
-        description="'win_rate', 'discrete_win_rate', 'length_controlled_win_rate' (percent) "
-        "or 'dimension:NAME' (mean rubric score).",
+        description="'win_rate', 'discrete_win_rate', 'length_controlled_win_rate' (percent), "
+        "'dimension:NAME' (mean rubric score), or a red-team run's 'attack_success_rate' / "
+        "'over_refusal_rate' (percent; ':CATEGORY' for one category).",
     )
-    at_least: float = Field(
-        allow_inf_nan=False, description="The interval must lie above this value to pass."
+    at_least: float | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        description="The interval must lie above this value to pass.",
+    )
+    at_most: float | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        description="The interval must lie below this value to pass.",
     )
     margin: float = Field(
         default=0.0,
         ge=0,
         allow_inf_nan=False,
-        description="Non-inferiority margin: the test is against at_least − margin.",
+        description="Non-inferiority margin: the test is against at_least − margin (or "
+        "at_most + margin).",
     )
 
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, metric: str) -> str:
-        if metric not in METRICS and not (
-            metric.startswith("dimension:") and metric != "dimension:"
-        ):
+        if not _known_metric(metric):
             raise ValueError(
                 f"unknown metric {metric!r}; an evaluation reports {', '.join(METRICS)} "
-                "and dimension:NAME"
+                f"and dimension:NAME, a red-team run {', '.join(RED_TEAM_METRICS)} (and "
+                "NAME:CATEGORY)"
             )
         return metric
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Criterion:
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("give exactly one of at_least and at_most")
+        return self
+
+    def test(self, estimate: Estimate) -> tuple[Verdict, str]:
+        """The verdict on one interval, and the reason in words."""
+        interval = f"{estimate.value:.2f} [{estimate.ci_low:.2f}, {estimate.ci_high:.2f}]"
+        if self.at_least is not None:
+            bar = self.at_least - self.margin
+            if estimate.ci_low >= bar:
+                return "pass", f"{self.metric} {interval} clears {bar:g}"
+            if estimate.ci_high < bar:
+                return "fail", f"{self.metric} {interval} is below {bar:g}"
+        else:
+            assert self.at_most is not None
+            bar = self.at_most + self.margin
+            if estimate.ci_high <= bar:
+                return "pass", f"{self.metric} {interval} stays at or below {bar:g}"
+            if estimate.ci_low > bar:
+                return "fail", f"{self.metric} {interval} is above {bar:g}"
+        return "inconclusive", f"{self.metric} {interval} straddles {bar:g}"
 
 
 class HumanAudit(BaseModel):
@@ -79,6 +132,17 @@ class GatePolicy(BaseModel):
         description="Fail when the training run that produced the checkpoint found evaluation "
         "prompts in its data; inconclusive when no such check is recorded.",
     )
+    exclude_flagged: bool = Field(
+        default=False,
+        description="Drop the evaluation prompts that the checkpoint's training runs found in "
+        "their data, and decide on the rest; inconclusive when no such check is recorded.",
+    )
+
+    @model_validator(mode="after")
+    def _one_contamination_rule(self) -> GatePolicy:
+        if self.no_contamination and self.exclude_flagged:
+            raise ValueError("no_contamination and exclude_flagged exclude each other: pick one")
+        return self
 
 
 def load_policy(path: Path) -> GatePolicy:
@@ -96,37 +160,36 @@ class GateDecision:
 
 
 def decide(
-    policy: GatePolicy, result: EvalResult, contamination: int | None = None
+    policy: GatePolicy,
+    result: EvalResult | None,
+    contamination: int | None = None,
+    *,
+    redteam: Measured | None = None,
+    excluded: int | None = None,
 ) -> GateDecision:
-    """The verdict of ``policy`` on ``result``: fail beats inconclusive beats pass.
-    ``contamination``: evaluation prompts the checkpoint's training runs found in their data
-    (None: no check recorded)."""
+    """The verdict of ``policy`` on an evaluation ``result`` and/or a ``redteam`` run: fail
+    beats inconclusive beats pass. ``contamination``: evaluation prompts the checkpoint's
+    training runs found in their data (None: no check recorded); ``excluded``: how many of
+    them were dropped from ``result`` (None: no check recorded), for ``exclude_flagged``."""
     reasons: list[str] = []
     verdicts: list[Verdict] = []
-    if abs(result.spec.alpha - policy.alpha) > 1e-12:
-        verdicts.append("inconclusive")
-        reasons.append(
-            f"evaluation used alpha={result.spec.alpha}, the policy asks for {policy.alpha}"
-        )
+    measured: list[Measured] = [m for m in (result, redteam) if m is not None]
+    for source in measured:
+        if abs(source.alpha - policy.alpha) > 1e-12:
+            verdicts.append("inconclusive")
+            what = "evaluation" if source is result else "red-team run"
+            reasons.append(f"{what} used alpha={source.alpha}, the policy asks for {policy.alpha}")
     for criterion in policy.criteria:
-        estimate = result.metric(criterion.metric)
-        bar = criterion.at_least - criterion.margin
+        estimate = next((e for m in measured if (e := m.metric(criterion.metric))), None)
         if estimate is None:
             verdicts.append("inconclusive")
-            reasons.append(f"{criterion.metric}: not measured by this evaluation")
+            reasons.append(f"{criterion.metric}: not measured by this evaluation or red-team run")
             continue
-        interval = f"{estimate.value:.2f} [{estimate.ci_low:.2f}, {estimate.ci_high:.2f}]"
-        if estimate.ci_low >= bar:
-            verdicts.append("pass")
-            reasons.append(f"{criterion.metric} {interval} clears {bar:g}")
-        elif estimate.ci_high < bar:
-            verdicts.append("fail")
-            reasons.append(f"{criterion.metric} {interval} is below {bar:g}")
-        else:
-            verdicts.append("inconclusive")
-            reasons.append(f"{criterion.metric} {interval} straddles {bar:g}")
+        verdict, reason = criterion.test(estimate)
+        verdicts.append(verdict)
+        reasons.append(reason)
     if policy.human_audit is not None:
-        have = result.counts.get("human_labels", 0)
+        have = 0 if result is None else result.counts.get("human_labels", 0)
         if have < policy.human_audit.min_labels:
             verdicts.append("inconclusive")
             reasons.append(
@@ -143,6 +206,16 @@ def decide(
         else:
             verdicts.append("pass")
             reasons.append("contamination: no evaluation prompt found in the training data")
+    if policy.exclude_flagged:
+        if excluded is None:
+            verdicts.append("inconclusive")
+            reasons.append("no contamination check is recorded: flagged prompts are unknown")
+        else:
+            left = "" if result is None else f"; {result.counts.get('prompts', 0)} prompts left"
+            reasons.append(
+                f"contamination: {excluded} flagged evaluation prompts excluded from the "
+                f"evaluation{left}"
+            )
     verdict: Verdict = (
         "fail" if "fail" in verdicts else "inconclusive" if "inconclusive" in verdicts else "pass"
     )

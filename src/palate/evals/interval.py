@@ -9,7 +9,9 @@ the pairing, which is what makes a small difference detectable.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import numpy.typing as npt
@@ -67,3 +69,20 @@ def clustered_mean(
     replicates = (draws @ sums) / (draws @ counts)
     low, high = np.quantile(replicates, [alpha / 2, 1 - alpha / 2])
     return Estimate(float(y.mean()), float(low), float(high), int(y.size), alpha)
+
+
+def wilson(successes: int, n: int, *, alpha: float = 0.05, scale: float = 1.0) -> Estimate:
+    """A binomial proportion with Wilson's score interval (Wilson 1927), which keeps its
+    coverage near 0 and 1, where red-team rates live and the normal interval collapses to a
+    point. ``scale=100`` reports percent."""
+    if not 0 < alpha < 1:
+        raise StatsError(f"alpha must lie in (0, 1), got {alpha}")
+    if n < 1 or not 0 <= successes <= n:
+        raise StatsError(f"a proportion needs 0 <= successes <= n and n >= 1, got {successes}/{n}")
+    z = NormalDist().inv_cdf(1 - alpha / 2)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return Estimate(scale * p, scale * low, scale * high, n, alpha)

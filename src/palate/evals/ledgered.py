@@ -10,7 +10,7 @@ itself does not verify.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import rfc8785
@@ -95,36 +95,82 @@ def _registrations(ledger: Ledger, name: str) -> list[LedgerEntry]:
 class GateCheck:
     decision: GateDecision
     policy: str
-    run: str
+    run: str | None
     checkpoint_hash: str | None
-    outputs_hash: str
+    outputs_hash: str | None
     entry: LedgerEntry
+    redteam: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             **self.decision.to_json(),
             "policy": self.policy,
             "eval": self.run,
+            "redteam": self.redteam,
             "checkpoint_hash": self.checkpoint_hash,
             "outputs_hash": self.outputs_hash,
             "record": self.entry.id,
         }
 
 
-def recorded_contamination(ledger: Ledger, evaluation: LedgerEntry) -> int | None:
-    """Evaluation prompts found in the data of the training runs that produced the evaluated
-    checkpoint (None when none of them recorded a check)."""
-    found = [
-        run.record["attributes"]["contamination"]["n_flagged"]
+def _contamination_checks(ledger: Ledger, evaluation: LedgerEntry) -> list[dict[str, Any]]:
+    return [
+        run.record["attributes"]["contamination"]
         for run in training_runs(LedgerView.read(ledger), evaluation)
         if "contamination" in run.record.get("attributes", {})
     ]
+
+
+def recorded_contamination(ledger: Ledger, evaluation: LedgerEntry) -> int | None:
+    """Evaluation prompts found in the data of the training runs that produced the evaluated
+    checkpoint (None when none of them recorded a check)."""
+    found = [check["n_flagged"] for check in _contamination_checks(ledger, evaluation)]
     return sum(found) if found else None
 
 
-def check_gate(ledger: Ledger, policy_name: str, run: str) -> GateCheck:
-    """The gate's verdict on a recorded evaluation, itself recorded. Refuses (PalateError)
-    when the ledger does not verify or the policy was not fixed before the evaluation began."""
+def flagged_items(ledger: Ledger, evaluation: LedgerEntry, dataset: str) -> set[str] | None:
+    """Prompt keys of ``dataset`` that the checkpoint's training runs found in their data
+    (None when none of them recorded a check)."""
+    checks = _contamination_checks(ledger, evaluation)
+    if not checks:
+        return None
+    prefix = f"{dataset}/"
+    return {
+        flag["eval_item"].removeprefix(prefix)
+        for check in checks
+        for flag in check.get("by_eval_set", {}).get(dataset, {}).get("flagged", [])
+    }
+
+
+def _check_order(registrations: list[LedgerEntry], name: str, what: str, start: LedgerEntry
+                 ) -> LedgerEntry:  # fmt: skip
+    """The registration in force when ``start`` began; PalateError unless the policy was
+    registered before it and not changed since."""
+    before = [r for r in registrations if r.index < start.index]
+    after = [r for r in registrations if r.index > start.index]
+    if not before:
+        raise PalateError(
+            f"refused: policy {name!r} was registered (record {after[0].index}) after "
+            f"{what} started (record {start.index})"
+        )
+    if after:
+        raise PalateError(
+            f"refused: policy {name!r} changed after {what} started (registered again in "
+            f"record {after[0].index}, the {what.split()[0]} started in record {start.index})"
+        )
+    return before[-1]
+
+
+def check_gate(
+    ledger: Ledger, policy_name: str, run: str | None, *, redteam: str | None = None
+) -> GateCheck:
+    """The gate's verdict on a recorded evaluation and/or red-team run, itself recorded.
+    Refuses (PalateError) when the ledger does not verify or the policy was not fixed before
+    the evaluation (or red-team run) began."""
+    from palate.safety.redteam import REDTEAM_KIND, find_redteam
+
+    if run is None and redteam is None:
+        raise PalateError("name an evaluation (--eval), a red-team run (--redteam) or both")
     verified = ledger.verify()
     if not verified.ok:
         raise PalateError(
@@ -134,35 +180,47 @@ def check_gate(ledger: Ledger, policy_name: str, run: str) -> GateCheck:
     registrations = _registrations(ledger, policy_name)
     if not registrations:
         raise PalateError(f"no gate policy named {policy_name!r} is registered in the ledger")
-    result, entry, start = find_eval(ledger, run)
-    before = [r for r in registrations if r.index < start.index]
-    after = [r for r in registrations if r.index > start.index]
-    if not before:
-        raise PalateError(
-            f"refused: policy {policy_name!r} was registered (record {after[0].index}) after "
-            f"evaluation {run!r} started (record {start.index})"
+    used: list[EntityRef] = []
+    result = entry = None
+    registration: LedgerEntry | None = None
+    if run is not None:
+        result, entry, start = find_eval(ledger, run)
+        registration = _check_order(registrations, policy_name, f"evaluation {run!r}", start)
+    red = None
+    if redteam is not None:
+        red, red_entry, red_start = find_redteam(ledger, redteam)
+        registration = _check_order(
+            registrations, policy_name, f"red-team run {redteam!r}", red_start
         )
-    if after:
-        raise PalateError(
-            f"refused: policy {policy_name!r} changed after evaluation {run!r} started "
-            f"(registered again in record {after[0].index}, the evaluation started in "
-            f"record {start.index})"
-        )
-    registration = before[-1]
+        used.append(EntityRef(**_generated(red_entry, REDTEAM_KIND)[0]))
+    assert registration is not None
     policy = GatePolicy.model_validate(registration.record["attributes"]["policy"])
-    decision = decide(policy, result, recorded_contamination(ledger, entry))
-    checkpoint = result.spec.candidate_hash
+    contamination = excluded = None
+    attributes: dict[str, Any] = {}
+    if result is not None and entry is not None:
+        contamination = recorded_contamination(ledger, entry)
+        used.insert(0, EntityRef(**_generated(entry, EVAL_KIND)[0]))
+        flagged = flagged_items(ledger, entry, result.spec.dataset)
+        if policy.exclude_flagged and flagged is not None:
+            excluded = len(flagged)
+            if flagged:
+                spec = replace(result.spec, exclude_items=tuple(sorted(flagged)))
+                result = evaluate(ledger.store, spec)
+                attributes["without_flagged"] = result.to_json()
+    decision = decide(policy, result, contamination, redteam=red, excluded=excluded)
+    checkpoint = result.spec.candidate_hash if result is not None else None
+    if checkpoint is None and red is not None:
+        checkpoint = red.checkpoint_hash
+    outputs = result.outputs_hash if result is not None else None
     recorded = ledger.append(
         "gate-check",
         agent=current_agent(),
-        used=[
-            EntityRef(**_generated(registration, POLICY_KIND)[0]),
-            EntityRef(**_generated(entry, EVAL_KIND)[0]),
-        ],
+        used=[EntityRef(**_generated(registration, POLICY_KIND)[0]), *used],
         attributes={
             **decision.to_json(),
             "checkpoint_hash": checkpoint,
-            "outputs_hash": result.outputs_hash,
+            "outputs_hash": outputs,
+            **attributes,
         },
     )
-    return GateCheck(decision, policy_name, run, checkpoint, result.outputs_hash, recorded)
+    return GateCheck(decision, policy_name, run, checkpoint, outputs, recorded, redteam)

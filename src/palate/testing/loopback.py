@@ -92,6 +92,9 @@ class Script:
     """``Retry-After`` value sent with 429s (seconds or an HTTP date)."""
     tie_band: float = 0.05
     """JSON style answers 'tie' when |P(first) - 0.5| is at most this."""
+    respond: Callable[[list[dict[str, Any]]], str] | None = None
+    """A scripted model: answers every request that carries no judge prompt (no
+    ``<prompt>``/``<response>`` tags) with ``respond(messages)``; None answers as a judge."""
 
 
 @dataclass
@@ -126,6 +129,8 @@ def _answer(script: Script, body: dict[str, Any]) -> tuple[str, float | None]:
     """The scripted content and, for letter answers, P(first)."""
     messages = body.get("messages") or []
     tags = _tags(messages)
+    if script.respond is not None and not tags:
+        return script.respond(messages), None
     prompt = tags.get("prompt", "")
     if "response_a" in tags and "response_b" in tags:
         p = preference(script.verdict, script.seed, prompt, tags["response_a"], tags["response_b"])
