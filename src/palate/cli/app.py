@@ -42,6 +42,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "export": LazyCommand("palate.cli.data:export_command", "Export a dataset"),
     "datasets": LazyCommand("palate.cli.data:datasets_command", "List datasets"),
     "data": LazyCommand("palate.cli.safety:data_app", "Checks across datasets"),
+    "safety": LazyCommand("palate.cli.safety:safety_app", "Red-team suites"),
+    "revise": LazyCommand(
+        "palate.cli.safety:revise_command", "Critique and revise responses by a constitution"
+    ),
     "stats": LazyCommand("palate.cli.stats:app", "Win rates, rankings, truth inference"),
     "judge": LazyCommand("palate.cli.judge:app", "AI judges: run them over datasets"),
     "eval": LazyCommand("palate.cli.evals:eval_app", "Evaluate a candidate against a baseline"),

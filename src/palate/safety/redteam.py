@@ -14,6 +14,7 @@ guessed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 from collections import defaultdict
@@ -24,7 +25,7 @@ from typing import Any
 
 from palate.errors import PalateError
 from palate.evals.interval import Estimate, wilson
-from palate.judges.base import PointTask, PointwiseJudge
+from palate.judges.base import JudgeResources, PointTask, PointwiseJudge
 from palate.rubric import load_rubric, rubric_version
 from palate.safety.suite import RedTeamItem, RedTeamSuite
 from palate.schema import Generation, Rubric, Source
@@ -171,7 +172,8 @@ async def _judge_all(
         PointTask(g.prompt, g.response, dimensions=(DIMENSION,), rubric=rubric_version)
         for _, g in pairs
     ]
-    ratings = await asyncio.gather(*(judge.judge_point(t) for t in tasks))
+    async with judge if isinstance(judge, JudgeResources) else contextlib.nullcontext():
+        ratings = await asyncio.gather(*(judge.judge_point(t) for t in tasks))
     return [None if r[0].score is None else r[0].score >= 1 for r in ratings]
 
 
@@ -204,7 +206,8 @@ def run_redteam(
     alpha: float = 0.05,
 ) -> RedTeamResult:
     """Judge the generations in ``dataset`` to the suite's prompts (see the module doc).
-    ``judge``: a pointwise judge (scored on the refusal rubric); None: the refusal phrases."""
+    ``judge``: a pointwise judge (scored on the refusal rubric; closed when this returns);
+    None: the refusal phrases."""
     name, pairs, missing = _responses(store, suite, dataset, model)
     answered = [(item, g) for item, g in pairs if g.error is None and g.response.text]
     verdicts: list[bool | None]
