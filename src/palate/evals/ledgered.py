@@ -131,15 +131,20 @@ def recorded_contamination(ledger: Ledger, evaluation: LedgerEntry) -> int | Non
 def flagged_items(ledger: Ledger, evaluation: LedgerEntry, dataset: str) -> set[str] | None:
     """Prompt keys of ``dataset`` that the checkpoint's training runs found in their data
     (None when none of them recorded a check)."""
+    from palate.safety.overlap import item_keys
+
     checks = _contamination_checks(ledger, evaluation)
     if not checks:
         return None
-    prefix = f"{dataset}/"
-    return {
-        flag["eval_item"].removeprefix(prefix)
+    flagged = {
+        flag["eval_item"]
         for check in checks
         for flag in check.get("by_eval_set", {}).get(dataset, {}).get("flagged", [])
     }
+    if not flagged:
+        return set()
+    keys = item_keys(ledger.store, dataset)
+    return {keys[item] for item in flagged if item in keys}
 
 
 def _check_order(registrations: list[LedgerEntry], name: str, what: str, start: LedgerEntry

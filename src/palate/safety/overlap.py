@@ -208,6 +208,16 @@ def eval_items(store: Store, dataset: str) -> list[Item]:
     return list(seen.values())
 
 
+def item_keys(store: Store, dataset: str) -> dict[str, str]:
+    """Evaluation item id (as flagged) -> the prompt key evaluations group judgements by."""
+    keys: dict[str, str] = {}
+    for record in store.iter_records(dataset):
+        text = _prompt_text(record)
+        if text and record.prompt is not None:
+            keys.setdefault(f"{dataset}/{_prompt_id(record, text)}", record.prompt.key)
+    return keys
+
+
 class TrainTexts:
     """Every prompt and response text of a training dataset, streamed (re-iterable)."""
 
