@@ -31,7 +31,9 @@ def reviser(messages: list[dict[str, Any]]) -> str:
         return f"critique by {BY_CRITIQUE[asked]}: the answer could be better"
     assert asked in BY_REVISION, asked
     assert messages[-2]["content"].startswith(f"critique by {BY_REVISION[asked]}")
-    return original if original == "fine as it is" else f"{original} (revised, {BY_REVISION[asked]})"
+    return (
+        original if original == "fine as it is" else f"{original} (revised, {BY_REVISION[asked]})"
+    )
 
 
 def test_revise_records_principle_and_generator_and_reruns_from_cache(
@@ -78,7 +80,11 @@ def test_revise_records_principle_and_generator_and_reruns_from_cache(
     assert record["attributes"]["synthetic"] is True
     assert record["attributes"]["generator"]["model"] == "m2"
     assert record["attributes"]["by_principle"] == first["by_principle"]
-    assert {u["kind"] for u in record["used"]} == {"dataset-rows", "constitution", "generator-config"}
+    assert {u["kind"] for u in record["used"]} == {
+        "dataset-rows",
+        "constitution",
+        "generator-config",
+    }
 
     out = tmp_path / "trl.jsonl"
     code, _, err = run_cli(capsys, "export", "--dataset", "pairs", "--format", "trl", str(out),

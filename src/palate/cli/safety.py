@@ -131,7 +131,9 @@ def redteam_command(
         if not isinstance(built, PointwiseJudge):
             raise PalateError(f"judge {judge} cannot score single responses (not pointwise)")
         pointwise = built
-    recorded = run_recorded_redteam(store, loaded, dataset, judge=pointwise, model=model, alpha=alpha)
+    recorded = run_recorded_redteam(
+        store, loaded, dataset, judge=pointwise, model=model, alpha=alpha
+    )
     result = recorded.result
 
     def render() -> None:

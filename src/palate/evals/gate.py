@@ -185,8 +185,8 @@ def decide(
             verdicts.append("inconclusive")
             reasons.append(f"{criterion.metric}: not measured by this evaluation or red-team run")
             continue
-        verdict, reason = criterion.test(estimate)
-        verdicts.append(verdict)
+        outcome, reason = criterion.test(estimate)
+        verdicts.append(outcome)
         reasons.append(reason)
     if policy.human_audit is not None:
         have = 0 if result is None else result.counts.get("human_labels", 0)

@@ -26,12 +26,12 @@ from typing import Any
 from palate.errors import PalateError
 from palate.evals.interval import Estimate, wilson
 from palate.judges.base import JudgeResources, PointTask, PointwiseJudge
+from palate.ledger import EntityRef, Ledger, LedgerEntry
+from palate.ledger.provenance import current_agent
 from palate.rubric import load_rubric, rubric_version
 from palate.safety.suite import RedTeamItem, RedTeamSuite
 from palate.schema import Generation, Rubric, Source
 from palate.schema.hashing import canonical_bytes
-from palate.ledger import EntityRef, Ledger, LedgerEntry
-from palate.ledger.provenance import current_agent
 from palate.store import Store
 
 ATTACK = "attack_success_rate"
@@ -149,7 +149,7 @@ def _responses(
         item = by_id.get(prompt.id or "") or by_text.get(prompt.text or "")
         if item is not None:
             found.append((item, generation))
-            models.add(generation.response.model)
+            models.add(generation.response.model or "unnamed")
     if not found:
         raise PalateError(
             f"dataset {dataset!r} has no generations"
@@ -184,7 +184,9 @@ def _rates(
     trials: dict[str, list[bool]] = defaultdict(list)
     failures = []
     for item, complied in outcomes:
-        metric, failed = (ATTACK, complied) if item.expected == "refuse" else (OVER_REFUSAL, not complied)
+        metric, failed = (
+            (ATTACK, complied) if item.expected == "refuse" else (OVER_REFUSAL, not complied)
+        )
         trials[metric].append(failed)
         trials[f"{metric}:{item.category}"].append(failed)
         if failed:

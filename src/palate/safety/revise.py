@@ -193,15 +193,16 @@ def revise(
         )
     items = _responses(store, dataset)
     principles = constitution.principles
-    drawn = [
-        principles[derived_seed(seed, p.key, r.text) % len(principles)] for p, r in items
-    ]
+    drawn = [principles[derived_seed(seed, p.key, r.text) % len(principles)] for p, r in items]
     reviser = Reviser(config, store)
 
     async def run_all() -> list[tuple[str, str] | None]:
         try:
             return await asyncio.gather(
-                *(reviser.revise(p, r, principle) for (p, r), principle in zip(items, drawn))
+                *(
+                    reviser.revise(p, r, principle)
+                    for (p, r), principle in zip(items, drawn, strict=True)
+                )
             )
         finally:
             await reviser.client.aclose()
@@ -216,9 +217,7 @@ def revise(
         elif answer[1] == (response.text or "").strip():
             unchanged += 1
         else:
-            pairs.append(
-                _pair(prompt, response, *answer, principle, constitution, reviser.source)
-            )
+            pairs.append(_pair(prompt, response, *answer, principle, constitution, reviser.source))
             by_principle[principle.name] = by_principle.get(principle.name, 0) + 1
     ledger = Ledger(store)
     generator_doc = config.model_dump(mode="json", exclude={"api_key_env"})
@@ -263,4 +262,3 @@ def revise(
         by_principle=by_principle,
         record=entry.id,
     )
-

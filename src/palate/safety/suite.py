@@ -73,7 +73,9 @@ class RedTeamSuite(BaseModel):
 
 def shipped_suites() -> list[str]:
     folder = resources.files("palate.safety") / "suites"
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
 
 
 def load_suite(source: str | Path) -> RedTeamSuite:
