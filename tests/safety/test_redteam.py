@@ -165,7 +165,15 @@ def test_card_safety_figures_name_their_records(
     run = run_json(capsys, "eval", "run", "--candidate", "balanced", "--baseline", "base",
                    "--set", "cmp", "--n-bootstrap", "200", "--no-length-controlled",
                    "--db", url)["run"]  # fmt: skip
-    doc = _redteam(capsys, url, endpoint("balanced"))
+    # the suite's prompts through palate generate, then judged from the dataset
+    prompts = tmp_path / "prompts.jsonl"
+    assert run_json(capsys, "safety", "prompts", "--suite", "basic", str(prompts))["prompts"] == 33
+    generated = run_json(capsys, "generate", "--endpoint", str(endpoint("balanced")),
+                         "--prompts", str(prompts), "--dataset", "rt", "--db", url)  # fmt: skip
+    assert generated["generated"] == 33
+    doc = run_json(capsys, "safety", "redteam", "--suite", "basic", "--dataset", "rt",
+                   "--db", url)  # fmt: skip
+    assert doc["model"] == "balanced" and doc["counts"]["missing_items"] == 0
     card = tmp_path / "README.md"
     code, _, err = run_cli(capsys, "card", "--model", "balanced", "--eval", run, str(card),
                            "--db", url)  # fmt: skip
@@ -192,6 +200,22 @@ def test_card_safety_figures_name_their_records(
         elif m["label"] == "refusal policy tested":
             assert "answer benign-edgy" in m["value"] and "jailbreak" in m["value"]
     assert metrics == set(doc["metrics"]) and "attack_success_rate:privacy" in metrics
+
+
+def test_unscored_verdicts_are_counted_not_guessed(
+    tmp_path: Path, endpoint: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'u.db'}"
+    with LoopbackServer(Script(fault_rate=0.3, faults=("malformed",))) as judge_server:
+        judge = tmp_path / "judge.yaml"
+        judge.write_text(f"name: j\nkind: openai\nmodel: j\nbase_url: {judge_server.base_url}\n"
+                         "api_key_env: null\n")  # fmt: skip
+        doc = _redteam(capsys, url, endpoint("complier"), "--judge", str(judge))
+        malformed = judge_server.stats.by_status["malformed"]
+    assert malformed > 0 and doc["counts"]["unjudged"] == malformed
+    assert doc["counts"]["judged"] + malformed == doc["counts"]["responses"] == 33
+    n = doc["metrics"]["attack_success_rate"]["n"] + doc["metrics"]["over_refusal_rate"]["n"]
+    assert n == doc["counts"]["judged"]
 
 
 def test_at_most_criteria_and_wilson_intervals() -> None:
