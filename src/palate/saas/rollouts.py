@@ -211,7 +211,7 @@ def on_ray(address: str, workers: int) -> Runner:
 
 
 def run_rollout(
-    base: RunOptions, seeds: Sequence[int], out: Path, runner: Runner = serial, mode: str = ""
+    base: RunOptions, seeds: Sequence[int], out: Path, runner: Runner = serial, mode: str = "serial"
 ) -> Rollout:
     """Run ``base`` on every seed with ``runner``; write each episode's log and summary under
     OUT/seed-N/ and the rollout under OUT/rollout.json; return it."""
@@ -228,7 +228,7 @@ def run_rollout(
         summary = {**result.summary, "up_at_end": _up_at_end(result.log)}
         write_atomic(directory / SUMMARY_FILE, orjson.dumps(summary, option=orjson.OPT_INDENT_2))
         summaries.append(summary)
-    rollout = Rollout(base.agent, base.preset, base.days, mode or "serial", summaries)
+    rollout = Rollout(base.agent, base.preset, base.days, mode, summaries)
     write_atomic(out / ROLLOUT_FILE, orjson.dumps(rollout.to_json(), option=orjson.OPT_INDENT_2))
     return rollout
 
