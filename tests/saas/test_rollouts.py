@@ -82,6 +82,9 @@ def test_cli_rollout_report_and_ledger(tmp_path: Path, capsys: pytest.CaptureFix
     assert all(not e["up_at_end"] for e in result["episodes"])
     net = result["net_worth_dollars"]
     assert net["ci_low"] <= net["value"] <= net["ci_high"] < 10_000  # lost money
+    (out / "report.html").unlink()
+    code, _, err = run_cli(capsys, "saas", "report", str(out))  # a rollout's report again
+    assert code == 0, err
     html = (out / "report.html").read_text()
     assert "data:image/png;base64" in html and "pass^k" in html
     assert result["episodes"][2]["digest"] in html
@@ -93,14 +96,16 @@ def test_cli_rollout_report_and_ledger(tmp_path: Path, capsys: pytest.CaptureFix
 @pytest.mark.parametrize(
     "args",
     [["--agent", "nobody"], ["--agent", "idle", "--seeds", "5-1"],
-     ["--agent", "idle", "--preset", "huge"]],
+     ["--agent", "idle", "--preset", "huge"], ["--agent", "idle", "--out", "/dev/null"]],
 )  # fmt: skip
 def test_bad_rollout_arguments_exit_1_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
 ) -> None:
-    argv = ["--seeds", "0-1", *args] if "--seeds" not in args else args
+    seeds = [] if "--seeds" in args else ["--seeds", "0-1"]
+    out = [] if "--out" in args else ["--out", str(tmp_path / "x")]
+    argv = [*seeds, *out, *args]
     code, _, err = run_cli(
-        capsys, "saas", "rollout", *argv, "--out", str(tmp_path / "x"),
+        capsys, "saas", "rollout", *argv,
         "--db", f"sqlite:///{tmp_path}/p.db",
     )  # fmt: skip
     assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err

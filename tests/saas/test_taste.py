@@ -31,7 +31,7 @@ from palate.saas.taste import (
 from palate.schema import Rating
 from palate.store import Store
 from palate.testing.loopback import LoopbackServer, Script
-from tests.helpers import run_json
+from tests.helpers import run_cli, run_json
 
 CAREFUL = (
     "Thank you for the clear report. We found the cause of this problem in our code and "
@@ -176,3 +176,16 @@ def test_cli_taste_on_a_rollout_adds_the_report_section(
     assert {j["seed"] for j in data["judged"]} == {0, 1}
     html = (out / "report.html").read_text()
     assert "Judged taste against what the money said" in html and "deploy-v2" in html
+
+
+def test_cli_taste_without_logs_exits_1_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = judge_config(tmp_path / "judge.yaml", "http://127.0.0.1:9")
+    (tmp_path / "empty").mkdir()
+    code, _, err = run_cli(
+        capsys, "saas", "taste", str(tmp_path / "empty"), "--judge", str(config),
+        "--db", f"sqlite:///{tmp_path}/p.db",
+    )  # fmt: skip
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "seed-*" in err
+    assert not (tmp_path / "empty" / TASTE_FILE).exists()

@@ -72,10 +72,17 @@ def replay_command(
 
 @app.command("report")
 def report_command(
-    directory: Annotated[Path, typer.Argument(help="A run's output directory.")],
+    directory: Annotated[Path, typer.Argument(help="A run's or a rollout's output directory.")],
 ) -> None:
-    """Write DIR/report.html: plots over days and the agent's actions."""
-    console.print(f"wrote {write_report(directory)}")
+    """Write DIR/report.html: plots over days and the agent's actions (for a rollout: pass^k,
+    net worth over seeds and, once judged, taste)."""
+    from palate.saas.rollout_report import write_rollout_report
+    from palate.saas.rollouts import ROLLOUT_FILE
+
+    if (directory / ROLLOUT_FILE).is_file():
+        console.print(f"wrote {write_rollout_report(directory)}")
+    else:
+        console.print(f"wrote {write_report(directory)}")
 
 
 @app.command("rollout")

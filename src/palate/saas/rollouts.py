@@ -220,6 +220,8 @@ def run_rollout(
     if base.days is not None and base.days < 1:
         raise PalateError(f"--days must be at least 1, got {base.days}")
     preset(base.preset)
+    if out.exists() and not out.is_dir():
+        raise InputError("the rollout's output must be a directory", file=str(out))
     played = runner([dataclasses.replace(base, seed=seed) for seed in sorted(set(seeds))])
     summaries = []
     for result in played:
