@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from palate.evals.html import figure_html, page, table_html
 from palate.saas.events import write_atomic
@@ -44,15 +45,20 @@ def outcomes_figure(rollout: Rollout) -> Figure:
 def taste_figure(taste: TasteResult) -> Figure:
     fig = Figure(figsize=(11, 3.4))
     panels = fig.subplots(1, 2)
-    for ax, kind, label in (
-        (panels[0], "deploy", "incidents in the window after"),
-        (panels[1], "reply", "customer cancelled in the window"),
+    for ax, kind, what, label in (
+        (panels[0], "deploy", "deployed diffs", "incidents in the window after"),
+        (panels[1], "reply", "ticket replies", "customer cancelled in the window"),
     ):
         items = [j for j in taste.judged if j.kind == kind and j.score is not None]
         trouble = [j.incidents_after if kind == "deploy" else int(bool(j.churned_after))
                    for j in items]  # fmt: skip
-        ax.scatter([j.score for j in items], trouble, alpha=0.6, color="#1b9e77")
-        ax.set(xlabel=f"judged score ({kind}s)", ylabel=label, xlim=(-0.05, 1.05))
+        ax.scatter([j.score for j in items], trouble, alpha=0.5, color="#1b9e77")
+        if not items:
+            ax.text(0.5, 0.5, f"no scored {what}", ha="center", transform=ax.transAxes)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if kind == "reply":
+            ax.set_ylim(-0.1, 1.1)  # cancelled or not
+        ax.set(xlabel=f"judged score of {what}", ylabel=label, xlim=(-0.05, 1.05))
     fig.tight_layout()
     return fig
 
