@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from palate.cli.common import DbOption, JsonOption, console, emit, open_store
+from palate.saas.agents import agent as agent_by_name
 from palate.saas.presets import PRESETS
 from palate.saas.replay import replay
 from palate.saas.report import write_report
@@ -71,7 +72,113 @@ def replay_command(
 
 @app.command("report")
 def report_command(
-    directory: Annotated[Path, typer.Argument(help="A run's output directory.")],
+    directory: Annotated[Path, typer.Argument(help="A run's or a rollout's output directory.")],
 ) -> None:
-    """Write DIR/report.html: plots over days and the agent's actions."""
-    console.print(f"wrote {write_report(directory)}")
+    """Write DIR/report.html: plots over days and the agent's actions (for a rollout: pass^k,
+    net worth over seeds and, once judged, taste)."""
+    from palate.saas.rollout_report import write_rollout_report
+    from palate.saas.rollouts import ROLLOUT_FILE
+
+    if (directory / ROLLOUT_FILE).is_file():
+        console.print(f"wrote {write_rollout_report(directory)}")
+    else:
+        console.print(f"wrote {write_report(directory)}")
+
+
+@app.command("rollout")
+def rollout_command(
+    agent: Annotated[str, typer.Option("--agent", help="The agent (see palate saas run).")],
+    seeds: Annotated[str, typer.Option("--seeds", help="Seeds: 0-7, 1,4,9 or a mix.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory: seed-N/ per episode, report.")],
+    preset: Annotated[
+        str, typer.Option("--preset", help=f"Episode size: {', '.join(PRESETS)}.")
+    ] = "default",
+    days: Annotated[
+        int | None, typer.Option("--days", help="Days to run (default: the preset's).")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Episodes at a time (local processes).")
+    ] = 1,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray", help="Run on Ray: a cluster address (auto, ray://HOST:10001) or 'local'."
+        ),
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run an agent on many seeds; write each episode, pass^k and net worth with intervals."""
+    from palate.saas.rollout_report import write_rollout_report
+    from palate.saas.rollouts import (
+        on_ray,
+        parse_seeds,
+        processes,
+        record_rollout,
+        run_rollout,
+        serial,
+    )
+
+    base = RunOptions(agent, 0, preset, days)
+    agent_by_name(agent)  # an unknown agent fails before any episode starts
+    if ray is not None:
+        runner, mode = on_ray(ray, workers), "ray"
+    elif workers > 1:
+        runner, mode = processes(workers), "processes"
+    else:
+        runner, mode = serial, "serial"
+    rollout = run_rollout(base, parse_seeds(seeds), out, runner, mode)
+    record_rollout(open_store(db, create=True), rollout)
+    report = write_rollout_report(out)
+    result = rollout.to_json()
+
+    def render() -> None:
+        net = result["net_worth_dollars"]
+        mean = ""
+        if net is not None:
+            mean = f"; mean net worth ${net['value']:,.2f} "
+            mean += f"[{net['ci_low']:,.2f}, {net['ci_high']:,.2f}]"
+        console.print(
+            f"{agent}: {result['passed']} of {len(rollout.seeds)} seeds passed{mean}\n"
+            f"wrote {report}"
+        )
+
+    emit(as_json, result, render)
+
+
+@app.command("taste")
+def taste_command(
+    directory: Annotated[Path, typer.Argument(help="A run's or a rollout's output directory.")],
+    judge: Annotated[
+        Path, typer.Option("--judge", help="Judge config (YAML) of a judge that scores.")
+    ],
+    window: Annotated[
+        int, typer.Option("--window", min=1, help="Days after the work in which trouble counts.")
+    ] = 3,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Judge every deployed diff and ticket reply; store the ratings; compare with the money."""
+    from palate.saas.rollout_report import write_rollout_report
+    from palate.saas.rollouts import ROLLOUT_FILE
+    from palate.saas.taste import judge_directory
+
+    result = judge_directory(open_store(db, create=True), directory, judge, window)
+    if (directory / ROLLOUT_FILE).is_file():
+        write_rollout_report(directory)
+    data = result.to_json()
+
+    def render() -> None:
+        console.print(
+            f"judged {len(result.judged)} pieces of work ({data['unscored']} unscored) into "
+            f"{len(result.datasets)} datasets"
+        )
+        for name, c in data["correlations"].items():
+            rho = (
+                "undefined"
+                if c is None
+                else (f"{c['rho']:+.2f} [{c['ci_low']:+.2f}, {c['ci_high']:+.2f}] over {c['n']}")
+            )
+            console.print(f"{name}: {rho}")
+
+    emit(as_json, data, render)

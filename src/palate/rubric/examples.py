@@ -7,7 +7,7 @@ from typing import Literal
 
 EXAMPLES = Path(__file__).parent / "examples"
 
-ExampleName = Literal["moon-poems", "helpful-answers"]
+ExampleName = Literal["moon-poems", "helpful-answers", "code-review", "support-reply"]
 
 
 def example_rubric_path(name: ExampleName) -> Path:
