@@ -43,6 +43,8 @@ from palate.saas.harness import HARNESS_FILE, HARNESS_TOOLS, AgentToolbox, Harne
 from palate.saas.presets import preset
 from palate.saas.run import EVENTS_FILE, SUMMARY_FILE
 from palate.schema.hashing import canonical_bytes
+from palate.store import Store
+from palate.store.judge_cache import JudgeCallCache
 
 AGENT_NAME = "llm"
 SNAPSHOT_DIR = "snapshot"
@@ -74,6 +76,8 @@ class AgentConfig(BaseModel):
     context_tokens: int = Field(8000, ge=256)
     """Budget for the recent turns (estimated tokens)."""
     max_retries: int = Field(6, ge=0)
+    backoff_base_s: float = Field(0.5, ge=0.0)
+    """The first retry waits up to this long (doubling each time, with jitter)."""
     timeout_s: float = Field(120.0, gt=0)
     requests_per_minute: float | None = Field(None, gt=0)
     tokens_per_minute: float | None = Field(None, gt=0)
@@ -98,6 +102,7 @@ class AgentConfig(BaseModel):
             concurrency=1,
             timeout_s=self.timeout_s,
             max_retries=self.max_retries,
+            backoff_base_s=self.backoff_base_s,
             requests_per_minute=self.requests_per_minute,
             tokens_per_minute=self.tokens_per_minute,
         )
@@ -172,7 +177,9 @@ class LlmAgent:
         tools = [
             s
             for s in schemas
-            if view is None or s["function"]["name"] in view or s["function"]["name"] in HARNESS_TOOLS
+            if view is None
+            or s["function"]["name"] in view
+            or s["function"]["name"] in HARNESS_TOOLS
         ]
         messages = [{"role": "system", "content": "\n\n".join(system)}, *self.opening]
         for turn in recent:
@@ -226,7 +233,9 @@ class LlmAgent:
         if not turn.messages:
             return  # the fallback after a failed request: nothing to show the model
         if call.id is None:
-            text = f"Tool error: your answer had no tool call; act only through tools. {observation}"
+            text = (
+                f"Tool error: your answer had no tool call; act only through tools. {observation}"
+            )
             turn.messages.append({"role": "user", "content": text})
         else:
             turn.messages.append({"role": "tool", "tool_call_id": call.id, "content": observation})
@@ -249,6 +258,11 @@ def digest(turns: list[Turn]) -> str:
         days.setdefault(turn.day, []).extend(turn.outline)
     lines = [f"day {day}: {', '.join(calls)}"[:400] for day, calls in days.items()]
     return "\n".join(lines[-DIGEST_DAYS:])
+
+
+def store_cache(store: Store, config: AgentConfig) -> JudgeCallCache:
+    """The agent's completed calls, kept in the store beside the judges' (by config hash)."""
+    return JudgeCallCache(store, f"saas-agent:{config.hash[:40]}")
 
 
 def request_key(body: dict[str, Any]) -> str:
@@ -298,9 +312,10 @@ async def _run(
                 env.episode = episode
             else:
                 observation, _ = env.reset(seed=options.seed)
+                assert env.episode is not None
                 episode = env.episode
-                assert episode is not None
-                opening = f"Episode: preset {options.preset}, seed {options.seed}, {episode.config.days} days."
+                days = episode.config.days
+                opening = f"Episode: preset {options.preset}, seed {options.seed}, {days} days."
                 harness = HarnessFile(config.harness, out / HARNESS_FILE)
                 player = LlmAgent(config, harness, [opening, observation])
             assert episode.workspace is not None
@@ -369,14 +384,16 @@ async def _ask(
     assert env.episode is not None
     request = player.request(env.episode, env.tool_schemas)
     config = player.config
-    options = {"max_tokens": config.max_tokens, "temperature": config.temperature}
-    key = request_key(client.request_body(request["messages"], tools=request["tools"], **options))
+    messages, tools = request["messages"], request["tools"]
+    tokens, temperature = config.max_tokens, config.temperature
+    body = client.request_body(messages, max_tokens=tokens, temperature=temperature, tools=tools)
+    key = request_key(body)
     stored = cache.get(key) if cache is not None else None
     if stored is not None:
         player.counts["cache_hits"] += 1
         return ChatResult.from_json(stored)
     player.counts["model_calls"] += 1
-    result = await client.chat(request["messages"], tools=request["tools"], **options)
+    result = await client.chat(messages, max_tokens=tokens, temperature=temperature, tools=tools)
     if cache is not None and result.error is None:
         await cache.put(key, result.to_json())
     return result
