@@ -291,6 +291,7 @@ def run_llm_episode(
     if options.days is not None and options.days < 1:
         raise PalateError(f"--days must be at least 1, got {options.days}")
     preset(options.preset)
+    out.mkdir(parents=True, exist_ok=True)
     return asyncio.run(_run(config, options, out, root, cache))
 
 
