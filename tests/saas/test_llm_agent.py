@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from palate.errors import InputError
+from palate.errors import InputError, PalateError
 from palate.io.yamlfile import load_model
 from palate.judges.client import estimate_tokens
 from palate.saas.events import read_log
@@ -31,7 +31,7 @@ from palate.saas.scripted_models import FollowAgent, Nonsense, conversation_key,
 from palate.store import Store
 from palate.store.judge_cache import JudgeCallCache
 from palate.testing.loopback import LoopbackServer, Script
-from tests.helpers import run_json
+from tests.helpers import run_cli, run_json
 
 SEED, PRESET, DAYS = 5, "quick", 3
 OPTIONS = LlmRunOptions(SEED, PRESET, DAYS)
@@ -131,6 +131,30 @@ def test_nonsense_completes_with_counted_errors_and_flagged_derailment(tmp_path:
     assert any("unknown tool 'launch_rocket'" in e.get("error", "") for e in errors)
     html = write_report(tmp_path).read_text()
     assert "Derailment flags" in html and "read_billing called 3 times in a row" in html
+
+
+def test_a_model_that_keeps_failing_ends_each_day_and_the_episode_completes(
+    tmp_path: Path,
+) -> None:
+    always = Script(tool_model=FollowAgent("root-cause"), fault_rate=1.0, faults=("500",))
+    with LoopbackServer(always) as server:
+        summary = run_llm_episode(config(server, max_retries=0), OPTIONS, tmp_path)
+    assert summary["days"] == DAYS and summary["model_errors"] == DAYS
+    assert summary["model_calls"] == DAYS and summary["tool_errors"] == 0
+    actions = [e.data["tool"] for e in read_log(tmp_path / EVENTS_FILE) if e.kind == "action"]
+    assert actions == ["end_day"] * DAYS
+
+
+def test_a_snapshot_of_another_episode_is_refused(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path}/p.db")
+    with LoopbackServer(Script(tool_model=FollowAgent("root-cause"))) as server:
+        agent = config(server)
+        with pytest.raises(Killed):
+            run_llm_episode(agent, OPTIONS, tmp_path, cache=KillAfter(store_cache(store, agent), 9))
+        with pytest.raises(PalateError, match="another seed, preset or length"):
+            run_llm_episode(agent, LlmRunOptions(SEED, PRESET, DAYS + 1), tmp_path)
+        with pytest.raises(PalateError, match="another agent's episode"):
+            run_llm_episode(config(server, max_tokens=7), OPTIONS, tmp_path)
 
 
 class HarnessEditor:
@@ -240,3 +264,17 @@ def test_cli_runs_an_llm_agent_and_the_ledger_carries_its_config(
     for carried in (config_hash, summary["digest"], *summary["harness_versions"]):
         assert carried in entry
     assert "saas-agent-config" in entry
+
+
+@pytest.mark.parametrize(
+    "args", [["--agent", "llm"], ["--agent", "idle", "--agent-config", str(EXAMPLE)]]
+)
+def test_llm_and_agent_config_go_together(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    code, _, err = run_cli(
+        capsys, "saas", "run", "--seed", "1", "--out", str(tmp_path / "x"), *args,
+        "--db", f"sqlite:///{tmp_path}/p.db",
+    )  # fmt: skip
+    assert code == 1 and "go together" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()

@@ -344,9 +344,14 @@ def _resume(
     if not isinstance(player, LlmAgent) or player.config_hash != config.hash:
         episode.close()
         raise PalateError(f"{snapshot} is a snapshot of another agent's episode")
-    if episode.config.seed != options.seed or episode.config.preset != options.preset:
+    days = options.days or preset(options.preset).days
+    if (episode.config.seed, episode.config.preset, episode.config.days) != (
+        options.seed,
+        options.preset,
+        days,
+    ):
         episode.close()
-        raise PalateError(f"{snapshot} is a snapshot of another seed or preset")
+        raise PalateError(f"{snapshot} is a snapshot of another seed, preset or length")
     return episode, player
 
 
