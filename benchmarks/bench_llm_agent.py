@@ -3,8 +3,10 @@ latency, 32 episodes in parallel (one process each), against the ideal of episod
 (every step waiting only for its model call); and one episode alone against 1 / latency,
 measured in the same run, which separates the harness's own cost from contention.
 
-The model follows the root-cause baseline (``palate.saas.scripted_models.FollowAgent``), so
-the episodes do real work: patches, deploys, tests of the product and its traffic.
+Two models: one follows the root-cause baseline (``palate.saas.scripted_models.FollowAgent``),
+so the episodes do real work (patches, deploys, the product's traffic); the other
+(``Nonsense``) mostly makes calls that cost the harness nothing, which isolates the agent
+loop's own overhead (context, client, server) from the business's.
 
     python benchmarks/bench_llm_agent.py [--quick] [--episodes N] [--days N]
 """
@@ -12,7 +14,6 @@ the episodes do real work: patches, deploys, tests of the product and its traffi
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -20,8 +21,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from palate.saas.llm_agent import STEPS_FILE, AgentConfig, LlmRunOptions, run_llm_episode
-from palate.saas.scripted_models import FollowAgent
-from palate.testing.loopback import LoopbackServer, Script
+from palate.saas.scripted_models import FollowAgent, Nonsense
+from palate.testing.loopback import LoopbackServer, Script, ToolModel
 
 LATENCY_S = 0.1
 
@@ -34,20 +35,14 @@ def episode(base_url: str, seed: int, days: int, out: str) -> tuple[int, str]:
     return steps, str(summary["digest"])
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="8 episodes of 2 days")
-    parser.add_argument("--episodes", type=int, default=32)
-    parser.add_argument("--days", type=int, default=3)
-    args = parser.parse_args()
-    episodes, days = (8, 2) if args.quick else (args.episodes, args.days)
-    script = Script(tool_model=FollowAgent("root-cause"), latency_s=LATENCY_S)
+def measure(label: str, model: ToolModel, episodes: int, days: int) -> None:
+    script = Script(tool_model=model, latency_s=LATENCY_S)
     with tempfile.TemporaryDirectory() as tmp, LoopbackServer(script) as server:
         started = time.perf_counter()
         steps, _ = episode(server.base_url, 10_000, days, f"{tmp}/alone")
         alone = steps / (time.perf_counter() - started)
         print(
-            f"one episode: {alone:.1f} steps/s, ideal {1 / LATENCY_S:.0f}/s "
+            f"{label}, one episode: {alone:.1f} steps/s, ideal {1 / LATENCY_S:.0f}/s "
             f"({alone * LATENCY_S:.2f}x)",
             flush=True,
         )
@@ -62,12 +57,24 @@ def main() -> int:
         total = sum(steps for steps, _ in results)
         rate, ideal = total / wall, episodes / LATENCY_S
         print(
-            f"{episodes} episodes in parallel: {total} steps in {wall:.1f}s = {rate:.1f} steps/s, "
-            f"ideal {ideal:.0f}/s ({rate / ideal:.2f}x); most requests in flight "
-            f"{server.stats.most_in_flight}",
+            f"{label}, {episodes} episodes in parallel: {total} steps in {wall:.1f}s = "
+            f"{rate:.1f} steps/s, ideal {ideal:.0f}/s ({rate / ideal:.2f}x); most requests "
+            f"in flight {server.stats.most_in_flight}; "
+            f"{len({d for _, d in results})} distinct digests",
             flush=True,
         )
-        print(json.dumps({"distinct_digests": len({d for _, d in results})}))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="8 episodes of 2 days")
+    parser.add_argument("--episodes", type=int, default=32)
+    parser.add_argument("--days", type=int, default=3)
+    args = parser.parse_args()
+    episodes, days = (8, 2) if args.quick else (args.episodes, args.days)
+    models: dict[str, ToolModel] = {"root-cause": FollowAgent("root-cause"), "light": Nonsense()}
+    for label, model in models.items():
+        measure(label, model, episodes, days)
     return 0
 
 
