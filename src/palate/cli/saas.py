@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from palate.cli.common import DbOption, JsonOption, console, emit, open_store
 from palate.saas.agents import agent as agent_by_name
+from palate.errors import PalateError
+from palate.ledger import EntityRef
+from palate.saas.llm_agent import LlmRunOptions, load_agent_config, run_llm_episode, store_cache
 from palate.saas.presets import PRESETS
 from palate.saas.replay import replay
 from palate.saas.report import write_report
@@ -23,7 +26,9 @@ def run_command(
     agent: Annotated[
         str,
         typer.Option(
-            "--agent", help="Scripted agent: idle, symptom, root-cause, breaker, greedy-pricer."
+            "--agent",
+            help="Scripted agent: idle, symptom, root-cause, breaker, greedy-pricer; or llm "
+            "(a language model, configured by --agent-config).",
         ),
     ],
     seed: Annotated[int, typer.Option("--seed", help="Episode seed (fixes the market).")],
@@ -34,13 +39,26 @@ def run_command(
     days: Annotated[
         int | None, typer.Option("--days", help="Days to run (default: the preset's).")
     ] = None,
+    agent_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--agent-config",
+            help="AGENT.yaml for --agent llm: endpoint, model, context budget, harness. "
+            "Rerun after a kill to continue from OUT's last day.",
+        ),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run one episode; write DIR/events.jsonl and record its digest in the ledger."""
+    if (agent == "llm") != (agent_config is not None):
+        raise PalateError("--agent llm and --agent-config AGENT.yaml go together")
     with tempfile.TemporaryDirectory(prefix="palate-saas-") as root:
-        summary = run_episode(RunOptions(agent, seed, preset, days), out, root=Path(root))
-    record_episode(open_store(db, create=True), summary, preset)
+        if agent_config is not None:
+            summary = _run_llm(agent_config, seed, preset, days, out, Path(root), db)
+        else:
+            summary = run_episode(RunOptions(agent, seed, preset, days), out, root=Path(root))
+            record_episode(open_store(db, create=True), summary, preset)
 
     def render() -> None:
         console.print(
@@ -49,8 +67,34 @@ def run_command(
             f"{summary['customers_end']} customers, {summary['breaches']} breaches, "
             f"uptime {summary['uptime']:.0%}\ndigest {summary['digest']}"
         )
+        if "derailment" in summary:
+            flags = summary["derailment"]
+            console.print(
+                f"{summary['tool_errors']} tool errors, {flags['looping']} loops and "
+                f"{flags['stalled']} stalls flagged, {summary['model_calls']} model calls "
+                f"({summary['cache_hits']} from the cache)"
+            )
 
     emit(as_json, summary, render)
+
+
+def _run_llm(
+    config_path: Path,
+    seed: int,
+    preset: str,
+    days: int | None,
+    out: Path,
+    root: Path,
+    db: str | None,
+) -> dict[str, Any]:
+    """An LLM agent's episode, its calls cached in the store, recorded with its config."""
+    config = load_agent_config(config_path)
+    store = open_store(db, create=True)
+    options = LlmRunOptions(seed, preset, days)
+    summary = run_llm_episode(config, options, out, root=root, cache=store_cache(store, config))
+    used = [EntityRef(kind="saas-agent-config", id=config.model, hash=config.hash)]
+    record_episode(store, summary, preset, used=used)
+    return summary
 
 
 @app.command("replay")

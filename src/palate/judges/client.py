@@ -21,6 +21,7 @@ import asyncio
 import email.utils
 import math
 import random
+import socket
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ class ChatResult:
     """Why the call failed after its retries (or could not be retried)."""
     raw: str | None = None
     """The response body when it could not be read as a chat completion."""
+    tool_calls: list[dict[str, Any]] | None = None
+    """The message's tool calls (OpenAI format), when the request offered tools."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +75,7 @@ class ChatResult:
             "attempts": self.attempts,
             "error": self.error,
             "raw": self.raw,
+            "tool_calls": self.tool_calls,
         }
 
     @classmethod
@@ -126,10 +130,12 @@ def retry_after_s(value: str | None, now: datetime | None = None) -> float | Non
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def estimate_tokens(messages: Sequence[Mapping[str, str]]) -> int:
+def estimate_tokens(messages: Sequence[Mapping[str, Any]]) -> int:
     """A rough prompt token count (4 characters a token, OpenAI's rule of thumb), used only
-    to keep to a token budget before the server reports the real count."""
-    return sum(len(m.get("content", "")) for m in messages) // 4 + 4 * len(messages)
+    to keep to a token budget before the server reports the real count. Tool calls count by
+    their JSON text."""
+    chars = sum(len(m.get("content") or "") + len(str(m.get("tool_calls") or "")) for m in messages)
+    return chars // 4 + 4 * len(messages)
 
 
 def _top_logprobs(choice: Mapping[str, Any]) -> list[dict[str, float]] | None:
@@ -182,7 +188,14 @@ class ChatClient:
             httpx.AsyncClient(
                 headers=headers,
                 timeout=httpx.Timeout(timeout_s),
-                limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
+                transport=httpx.AsyncHTTPTransport(
+                    limits=httpx.Limits(
+                        max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE
+                    ),
+                    # Without it, Nagle's algorithm holds a request's body until the headers
+                    # are acknowledged, and delayed ACKs make that tens of milliseconds.
+                    socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+                ),
             )
             for _ in range(shards)
         ]
@@ -206,17 +219,18 @@ class ChatClient:
         ceiling = min(self.backoff_max_s, self.backoff_base_s * 2.0**attempt)
         return self._jitter.uniform(0.0, ceiling)
 
-    async def chat(
+    def request_body(
         self,
-        messages: Sequence[Mapping[str, str]],
+        messages: Sequence[Mapping[str, Any]],
         *,
         max_tokens: int,
         temperature: float = 0.0,
         json_output: bool = False,
         top_logprobs: int | None = None,
         seed: int | None = None,
-    ) -> ChatResult:
-        """One completion, retried as the module doc says; never raises for HTTP trouble."""
+        tools: Sequence[Mapping[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The JSON body ``chat`` sends (its hash keys a cache of completed calls)."""
         body: dict[str, Any] = {
             "model": self.model,
             "messages": list(messages),
@@ -230,6 +244,32 @@ class ChatClient:
             body["top_logprobs"] = top_logprobs
         if seed is not None:
             body["seed"] = seed
+        if tools:
+            body["tools"] = list(tools)
+        return body
+
+    async def chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        max_tokens: int,
+        temperature: float = 0.0,
+        json_output: bool = False,
+        top_logprobs: int | None = None,
+        seed: int | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+    ) -> ChatResult:
+        """One completion, retried as the module doc says; never raises for HTTP trouble.
+        ``tools`` (OpenAI function schemas) lets the model answer with tool calls."""
+        body = self.request_body(
+            messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            json_output=json_output,
+            top_logprobs=top_logprobs,
+            seed=seed,
+            tools=tools,
+        )
         budget = estimate_tokens(messages) + max_tokens
         started = time.perf_counter()
         attempt = 0
@@ -293,6 +333,7 @@ class ChatClient:
                 completion_tokens=usage.get("completion_tokens"),
                 latency_s=time.perf_counter() - started,
                 attempts=attempts,
+                tool_calls=message.get("tool_calls") or None,
             )
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             problem = f"malformed response body ({type(exc).__name__})"

@@ -148,6 +148,11 @@ class Episode:
             self._toolbox = Toolbox(self.workspace, self)
         return self._toolbox
 
+    def use_toolbox(self, toolbox: Toolbox) -> None:
+        """Serve calls with ``toolbox``: the episode's tools and more (an LLM agent's harness
+        tools), logged and counted like the rest."""
+        self._toolbox = toolbox
+
     # -- tool calls ------------------------------------------------------------------------
 
     def call(self, name: str, arguments: Any) -> tuple[bool, Any]:

@@ -7,6 +7,7 @@ timeline, then a table of those actions.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from matplotlib.figure import Figure
 from palate.errors import InputError
 from palate.evals.html import figure_html, page, table_html
 from palate.saas.events import Event, read_log, write_atomic
-from palate.saas.run import EVENTS_FILE
+from palate.saas.run import EVENTS_FILE, SUMMARY_FILE
 
 REPORT_FILE = "report.html"
 QUIET_TOOLS = frozenset({"end_day", "read_tickets", "read_billing", "read_metrics", "read_logs"})
@@ -87,9 +88,32 @@ def write_report(directory: Path) -> Path:
         ("Over the days", figure_html(timeline_figure(days, actions), "episode timeline")),
         ("The agent's actions", table_html(["day", "tool", "result", "arguments"], action_rows)),
     ]
+    sections.extend(_llm_agent_sections(directory / SUMMARY_FILE))
     path = directory / REPORT_FILE
     write_atomic(path, page("SaaS episode", sections).encode())
     return path
+
+
+def _llm_agent_sections(summary_path: Path) -> list[tuple[str, str]]:
+    """An LLM agent's tool errors, model calls, harness versions and derailment flags."""
+    if not summary_path.exists():
+        return []
+    summary = json.loads(summary_path.read_text())
+    if "derailment" not in summary:
+        return []
+    derailment = summary["derailment"]
+    overview = table_html(
+        ["model", "tool errors", "answers without a tool call", "model calls", "from the cache",
+         "failed requests", "harness versions", "loops", "stalls"],
+        [[summary["model"], summary["tool_errors"], summary["no_tool_call"],
+          summary["model_calls"], summary["cache_hits"], summary["model_errors"],
+          len(summary["harness_versions"]), derailment["looping"], derailment["stalled"]]],
+    )  # fmt: skip
+    flags = table_html(
+        ["day", "derailment", "detail"],
+        [[f["day"], f["kind"], f["detail"]] for f in derailment["flags"]],
+    )
+    return [("The language-model agent", overview), ("Derailment flags", flags)]
 
 
 def _brief(args: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,12 +90,16 @@ def resume_episode(snapshot: Path, out: Path, root: Path) -> dict[str, Any]:
         episode.close()
 
 
-def record_episode(store: Store, summary: dict[str, Any], preset_name: str) -> None:
-    """Record the episode's digest in the ledger: which agent, seed and preset gave which
-    log, so a published figure can be traced to a replayable episode."""
+def record_episode(
+    store: Store, summary: dict[str, Any], preset_name: str, used: Sequence[EntityRef] = ()
+) -> None:
+    """Record the episode's digest in the ledger: which agent (``used``: an LLM agent's
+    config), seed and preset gave which log, so a published figure can be traced to a
+    replayable episode."""
     Ledger(store).append(
         "saas.run",
         agent=current_agent(),
+        used=used,
         generated=[
             EntityRef(
                 kind="saas-episode",

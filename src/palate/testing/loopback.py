@@ -10,6 +10,10 @@ same faults: malformed and truncated outputs are the model's answer to that requ
 attempt gets them), while 429, 500 and drops are transient (the first one or two attempts of
 that request get them, later ones succeed), as they are in life.
 
+With a ``tool_model`` it answers requests that offer tools as a tool-calling model would: the
+model (see ``palate.saas.scripted_models``) picks the message, once per distinct request, so a
+retried request gets the answer its first attempt would have had.
+
 Run one in a background thread (``LoopbackServer``) or as its own process
 (``python -m palate.testing.loopback --port 0``, which prints its base URL), when the client
 under test must not share a core and a GIL with it. ``GET /stats`` reports the requests seen.
@@ -30,7 +34,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import uvicorn
 from starlette.applications import Starlette
@@ -74,6 +78,12 @@ def preference(verdict: Verdict, seed: int, prompt: str, first: str, second: str
     return 0.5 + 0.4 * sign
 
 
+class ToolModel(Protocol):
+    """A scripted tool-calling model: the assistant message for a request offering tools."""
+
+    def reply(self, body: dict[str, Any]) -> dict[str, Any]: ...
+
+
 @dataclass
 class Script:
     """How the server behaves."""
@@ -95,6 +105,8 @@ class Script:
     respond: Callable[[list[dict[str, Any]]], str] | None = None
     """A scripted model: answers every request that carries no judge prompt (no
     ``<prompt>``/``<response>`` tags) with ``respond(messages)``; None answers as a judge."""
+    tool_model: ToolModel | None = None
+    """Answers requests that offer ``tools``; None: they get the judge's answers."""
 
 
 @dataclass
@@ -105,6 +117,7 @@ class Stats:
     by_status: Counter[str] = field(default_factory=Counter)
     by_body: Counter[str] = field(default_factory=Counter)  # sha256 of the request body
     authorization: Counter[str] = field(default_factory=Counter)
+    answered: Counter[str] = field(default_factory=Counter)  # bodies answered with a 200
     in_flight: int = 0  # requests being answered now (inside their latency)
     most_in_flight: int = 0  # the high-water mark: a client's concurrency, seen from here
 
@@ -114,6 +127,7 @@ class Stats:
             "most_in_flight": self.most_in_flight,
             "by_status": dict(self.by_status),
             "by_body": dict(self.by_body),
+            "answered": dict(self.answered),
             "authorization": dict(self.authorization),
         }
 
@@ -150,8 +164,14 @@ def _answer(script: Script, body: dict[str, Any]) -> tuple[str, float | None]:
     return json.dumps({"scores": scores, "rationale": why, "error_tags": []}), None
 
 
-def _completion(body: dict[str, Any], content: str, p_first: float | None, finish: str) -> Any:
-    message = {"role": "assistant", "content": content}
+def _completion(
+    body: dict[str, Any],
+    content: str,
+    p_first: float | None,
+    finish: str,
+    message: dict[str, Any] | None = None,
+) -> Any:
+    message = message or {"role": "assistant", "content": content}
     choice: dict[str, Any] = {"index": 0, "message": message, "finish_reason": finish}
     if p_first is not None:
         k = int(body.get("top_logprobs") or 2)
@@ -189,6 +209,7 @@ class _DroppedResponse(Response):
 
 def make_app(script: Script, stats: Stats) -> Starlette:
     """The ASGI app: ``POST /v1/chat/completions`` and ``GET /stats``."""
+    replies: dict[str, dict[str, Any]] = {}  # the tool model's message per request body
 
     async def completions(request: Request) -> Response:
         raw = await request.body()
@@ -224,6 +245,13 @@ def make_app(script: Script, stats: Stats) -> Starlette:
             return JSONResponse({"error": {"message": "internal error"}}, status_code=500)
         if fault == "drop":
             return _DroppedResponse()
+        stats.answered[key] += 1
+        if script.tool_model is not None and body.get("tools"):
+            if key not in replies:
+                replies[key] = script.tool_model.reply(body)
+            message = replies[key]
+            finish = "tool_calls" if message.get("tool_calls") else "stop"
+            return JSONResponse(_completion(body, "", None, finish, message))
         content, p_first = _answer(script, body)
         finish = "stop"
         if fault == "malformed":
@@ -243,7 +271,9 @@ def make_app(script: Script, stats: Stats) -> Starlette:
 
 
 def _free_socket(port: int = 0) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio turns Nagle's algorithm off only on sockets that say TCP,
+    # and with it on every answer (headers, then body) waits tens of ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     return sock
