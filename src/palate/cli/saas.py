@@ -9,9 +9,9 @@ from typing import Annotated, Any
 import typer
 
 from palate.cli.common import DbOption, JsonOption, console, emit, open_store
-from palate.saas.agents import agent as agent_by_name
 from palate.errors import PalateError
 from palate.ledger import EntityRef
+from palate.saas.agents import agent as agent_by_name
 from palate.saas.llm_agent import LlmRunOptions, load_agent_config, run_llm_episode, store_cache
 from palate.saas.presets import PRESETS
 from palate.saas.replay import replay
