@@ -272,7 +272,7 @@ def test_clustered_wilson_is_wilson_for_one_sample_each_and_for_copies() -> None
 
 def test_clustered_wilson_keeps_coverage_where_the_per_response_interval_does_not() -> None:
     rng = np.random.default_rng(7)
-    prompts, samples, truth = 30, 5, 0.2
+    prompts, samples, truth = 30, 8, 0.2
     hit_clustered = hit_naive = 0
     runs = 400
     for _ in range(runs):
@@ -285,4 +285,4 @@ def test_clustered_wilson_keeps_coverage_where_the_per_response_interval_does_no
         hit_clustered += c.ci_low <= truth <= c.ci_high
         hit_naive += w.ci_low <= truth <= w.ci_high
     assert hit_clustered / runs >= 0.90
-    assert hit_naive / runs < 0.85
+    assert hit_naive / runs < 0.80
