@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
@@ -52,11 +53,18 @@ class Quality(BaseModel):
 
 
 def label(row: SubmissionRow) -> str:
+    """The answer as one comparable value in data order: '0', '1' or 'tie' for a pair, the
+    ranking ('2,0,1') for a ranking, the scores' JSON for rubric scoring."""
+    if row.ranking:
+        return ",".join(map(str, json.loads(row.ranking)))
+    if row.winner is None and not row.tie:
+        return row.scores
     return "tie" if row.tie else str(row.winner)
 
 
 def quality(rows: Sequence[SubmissionRow]) -> Quality:
-    """Per-rater and per-pair figures of a project's submissions."""
+    """Per-rater and per-pair figures of a project's submissions (rejected ones left out)."""
+    rows = [r for r in rows if r.review != "rejected"]
     table: list[PairAgreement] = []
     alpha: float | None = None
     if rows:

@@ -120,6 +120,13 @@ def page_admin(user: Annotated[UserRow, Depends(page_user)]) -> UserRow:
     return user
 
 
+def page_adjudicator(user: Annotated[UserRow, Depends(page_user)]) -> UserRow:
+    """Adjudicators settle disputed items; admins may too."""
+    if user.role not in ("admin", "adjudicator"):
+        raise PageForbidden
+    return user
+
+
 def api_user(request: Request) -> UserRow:
     user = session_user(request)
     if user is None:
@@ -158,6 +165,7 @@ def api_admin_writer(
 
 PageUser = Annotated[UserRow, Depends(page_user)]
 PageAdmin = Annotated[UserRow, Depends(page_admin)]
+PageAdjudicator = Annotated[UserRow, Depends(page_adjudicator)]
 ApiUser = Annotated[UserRow, Depends(api_user)]
 ApiAdmin = Annotated[UserRow, Depends(api_admin)]
 ApiWriter = Annotated[UserRow, Depends(api_writer)]

@@ -1,4 +1,5 @@
-// The task page: keyboard shortcuts, server-side draft autosave, and active time.
+// The task page: keyboard shortcuts, server-side draft autosave, active time and a timer;
+// ranking tasks are ordered by pressing the responses' letters, best first.
 (function () {
   "use strict";
   const form = document.getElementById("judge");
@@ -8,6 +9,11 @@
   const critique = document.getElementById("critique");
   const activeField = form.querySelector('input[name="active_ms"]');
   const url = "/api/tasks/" + form.dataset.assignment + "/draft";
+  const kind = form.dataset.kind;
+  const revising = form.dataset.revising === "1";
+  const ranking = document.getElementById("ranking");
+  const timer = document.getElementById("timer");
+  const keys = document.getElementById("keys");
 
   // Active time: only while the page is visible, starting from what the draft recorded.
   let activeMs = parseInt(form.dataset.activeMs || "0", 10);
@@ -23,6 +29,12 @@
     if (document.visibilityState === "hidden") save(true);
   });
 
+  function showTime() {
+    const s = Math.floor(elapsed() / 1000);
+    timer.textContent = Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
+  if (timer) { showTime(); setInterval(showTime, 1000); }
+
   function fields() {
     const out = {};
     for (const [key, value] of new FormData(form).entries()) {
@@ -35,7 +47,7 @@
   let dirty = false;
   let submitting = false;
   function save(keepalive) {
-    if (!dirty || submitting) return Promise.resolve();
+    if (!dirty || submitting || revising) return Promise.resolve();
     dirty = false;
     status.textContent = "Saving…";
     return fetch(url, {
@@ -69,6 +81,16 @@
     const input = form.querySelector('input[name="' + name + '"][value="' + value + '"]');
     if (input) { input.checked = true; changed(); }
   }
+  function rank(letter) {
+    const labels = Array.from(document.querySelectorAll(".response h3")).map(function (h) {
+      return h.textContent.trim().slice(-1);
+    });
+    const order = ranking.value ? ranking.value.split(",") : [];
+    if (labels.indexOf(letter) < 0 || order.indexOf(letter) >= 0) return;
+    order.push(letter);
+    ranking.value = order.join(",");
+    changed();
+  }
   document.addEventListener("keydown", function (event) {
     const typing = event.target.closest && event.target.closest("textarea, input[type=text], input:not([type]), select");
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
@@ -82,6 +104,15 @@
     }
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     const key = event.key.toLowerCase();
+    if (event.key === "?") { keys.open = !keys.open; return; }
+    if (kind === "ranking") {
+      if (/^[a-h]$/.test(key)) rank(key.toUpperCase());
+      else if (key === "backspace") {
+        ranking.value = ranking.value.split(",").slice(0, -1).join(",");
+        changed();
+      } else if (key === "enter") { event.preventDefault(); form.requestSubmit(); }
+      return;
+    }
     if (key === "a" || key === "arrowleft") pick("choice", "A");
     else if (key === "b" || key === "arrowright") pick("choice", "B");
     else if (key === "t") pick("choice", "tie");
