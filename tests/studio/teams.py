@@ -4,13 +4,12 @@ verdicts, an adjudicator, and projects of each task kind (shared by the team tes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from palate.schema import Comparison, Prompt, Response, Source
 from palate.store.studio import StudioStore
 from palate.studio.projects import ProjectIn, create_project
 from tests.studio.conftest import Studio, items, make_studio
-
-from pathlib import Path
 
 
 def explained(n: int) -> list[Comparison]:
@@ -34,7 +33,7 @@ def ranked(n: int, k: int = 3) -> list[Comparison]:
 
 
 def ai_verdicts(records: list[Comparison]) -> list[Comparison]:
-    judge = Source(kind="model", name="judge-gpt")
+    judge = Source(kind="judge", name="judge-gpt")
     return [
         r.model_copy(update={"winner": 1, "tie": False, "judge": judge, "rationale": "B rhymes."})
         for r in records
