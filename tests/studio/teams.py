@@ -6,10 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
 from palate.schema import Comparison, Prompt, Response, Source
 from palate.store.studio import StudioStore
+from palate.store.studio_tables import studio_assignments, studio_tasks
 from palate.studio.projects import ProjectIn, create_project
-from tests.studio.conftest import Studio, items, make_studio
+from tests.studio.conftest import Studio, csrf_of, items, make_studio
 
 
 def explained(n: int) -> list[Comparison]:
@@ -92,3 +96,63 @@ def make_team(url: str, tmp: Path) -> Team:
         admin.id,
     )
     return Team(studio, qualify, ranking, rubric)
+
+
+def api_headers(client: TestClient) -> dict[str, str]:
+    return {"X-CSRF-Token": csrf_of(client)}
+
+
+def letter(owner: StudioStore, aid: int, data_label: str) -> str:
+    row = owner.assignment(aid)
+    assert row is not None
+    if data_label == "tie":
+        return "tie"
+    shown_first = 1 if row.swap else 0
+    return "A" if int(data_label) == shown_first else "B"
+
+
+def answer_qualification(team: Team, client: TestClient, name: str, *, right: bool) -> None:
+    owner = team.studio.store
+    user = owner.user_by_name(name)
+    assert user is not None
+    for done, gold, aid in owner.qualification(user.id, team.qualify):
+        assert gold in ("0", "1")
+        if done:
+            continue
+        wanted = gold if right else str(1 - int(gold))
+        answer = {"choice": letter(owner, aid, wanted)}
+        sent = client.post(f"/api/tasks/{aid}/submission", json=answer, headers=api_headers(client))
+        assert sent.status_code == 201, sent.text
+        after = client.get(f"/task/{aid}/after")
+        assert after.status_code == 200
+        assert 'id="gold-feedback"' in after.text and "keeps the metre" in after.text
+
+
+def disagree(team: Team) -> tuple[int, list[int]]:
+    """ann and bob qualify, then answer one shared task differently: (task, submission ids)."""
+    owner = team.studio.store
+    clients = {n: team.studio.client(n) for n in ("ann", "bob")}
+    for name, client in clients.items():
+        answer_qualification(team, client, name, right=True)
+    ids = {n: owner.user_by_name(n).id for n in clients}  # type: ignore[union-attr]
+    a, t = studio_assignments.c, studio_tasks.c
+    with owner.engine.connect() as conn:
+        rows = conn.execute(
+            select(a.task_id, a.user_id, a.id)
+            .select_from(studio_assignments.join(studio_tasks))
+            .where(t.project_id == team.qualify, t.source == "dataset")
+        ).all()
+    by_task: dict[int, dict[int, int]] = {}
+    for task, user, aid in rows:
+        by_task.setdefault(int(task), {})[int(user)] = int(aid)
+    task, mine = next((k, v) for k, v in by_task.items() if len(v) == 2)
+    subs = []
+    for name, data_label in (("ann", "0"), ("bob", "1")):
+        aid = mine[ids[name]]
+        answer = {"choice": letter(owner, aid, data_label), "critique": f"{name} says"}
+        sent = clients[name].post(
+            f"/api/tasks/{aid}/submission", json=answer, headers=api_headers(clients[name])
+        )
+        assert sent.status_code == 201
+        subs.append(int(sent.json()["submission_id"]))
+    return task, subs

@@ -10,16 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from palate.schema import Comparison, Rating
-from palate.store.studio import StudioStore
 from palate.store.studio_tables import studio_assignments, studio_tasks
 from palate.studio.content import diff, markdown
 from palate.studio.projects import export_project
 from tests.studio.conftest import csrf_of
-from tests.studio.teams import Team, make_team
+from tests.studio.teams import Team, answer_qualification, api_headers, disagree, make_team
 
 
 @pytest.fixture
@@ -27,34 +25,6 @@ def team(store_url: str, tmp_path: Path) -> Iterator[Team]:
     made = make_team(store_url, tmp_path)
     yield made
     made.studio.store.store.close()
-
-
-def _api(client: TestClient) -> dict[str, str]:
-    return {"X-CSRF-Token": csrf_of(client)}
-
-
-def _letter(owner: StudioStore, aid: int, data_label: str) -> str:
-    row = owner.assignment(aid)
-    assert row is not None
-    if data_label == "tie":
-        return "tie"
-    shown_first = 1 if row.swap else 0
-    return "A" if int(data_label) == shown_first else "B"
-
-
-def _answer_qualification(team: Team, client: TestClient, name: str, *, right: bool) -> None:
-    owner = team.studio.store
-    user = owner.user_by_name(name)
-    assert user is not None
-    for _done, gold, aid in owner.qualification(user.id, team.qualify):
-        assert gold in ("0", "1")
-        wanted = gold if right else str(1 - int(gold))
-        answer = {"choice": _letter(owner, aid, wanted)}
-        sent = client.post(f"/api/tasks/{aid}/submission", json=answer, headers=_api(client))
-        assert sent.status_code == 201, sent.text
-        after = client.get(f"/task/{aid}/after")
-        assert after.status_code == 200
-        assert 'id="gold-feedback"' in after.text and "keeps the metre" in after.text
 
 
 def test_qualification_gates_real_tasks_and_calibration_explains(team: Team) -> None:
@@ -76,11 +46,13 @@ def test_qualification_gates_real_tasks_and_calibration_explains(team: Team) -> 
         ]
     assert real
     assert ann.get(f"/task/{real[0]}").status_code == 403
-    refused = ann.post(f"/api/tasks/{real[0]}/submission", json={"choice": "A"}, headers=_api(ann))
+    refused = ann.post(
+        f"/api/tasks/{real[0]}/submission", json={"choice": "A"}, headers=api_headers(ann)
+    )
     assert refused.status_code == 403 and "qualification" in refused.json()["detail"]
 
-    _answer_qualification(team, ann, "ann", right=True)
-    _answer_qualification(team, bob, "bob", right=False)
+    answer_qualification(team, ann, "ann", right=True)
+    answer_qualification(team, bob, "bob", right=False)
     assert ann.get(f"/task/{real[0]}").status_code == 200
     page = bob.get(f"/next?project={team.qualify}", follow_redirects=True)
     assert page.status_code == 403 and "0 of 2 qualification items right" in page.text
@@ -89,7 +61,7 @@ def test_qualification_gates_real_tasks_and_calibration_explains(team: Team) -> 
 def test_ai_verdict_only_after_answering_and_revision_window(team: Team) -> None:
     owner = team.studio.store
     ann = team.studio.client("ann")
-    _answer_qualification(team, ann, "ann", right=True)
+    answer_qualification(team, ann, "ann", right=True)
     aid = owner.next_assignment(owner.user_by_name("ann").id, team.qualify)  # type: ignore[union-attr]
     assert aid is not None
     before = ann.get(f"/task/{aid}")
@@ -113,39 +85,9 @@ def test_ai_verdict_only_after_answering_and_revision_window(team: Team) -> None
     assert any(r.metadata.get("ai_judge", {}).get("judge") == "judge-gpt" for r in exported)
 
 
-def _disagree(team: Team) -> tuple[int, list[int]]:
-    """ann and bob qualify, then answer one shared task differently: (task, submission ids)."""
-    owner = team.studio.store
-    clients = {n: team.studio.client(n) for n in ("ann", "bob")}
-    for name, client in clients.items():
-        _answer_qualification(team, client, name, right=True)
-    ids = {n: owner.user_by_name(n).id for n in clients}  # type: ignore[union-attr]
-    a, t = studio_assignments.c, studio_tasks.c
-    with owner.engine.connect() as conn:
-        rows = conn.execute(
-            select(a.task_id, a.user_id, a.id)
-            .select_from(studio_assignments.join(studio_tasks))
-            .where(t.project_id == team.qualify, t.source == "dataset")
-        ).all()
-    by_task: dict[int, dict[int, int]] = {}
-    for task, user, aid in rows:
-        by_task.setdefault(int(task), {})[int(user)] = int(aid)
-    task, mine = next((k, v) for k, v in by_task.items() if len(v) == 2)
-    subs = []
-    for name, data_label in (("ann", "0"), ("bob", "1")):
-        aid = mine[ids[name]]
-        answer = {"choice": _letter(owner, aid, data_label), "critique": f"{name} says"}
-        sent = clients[name].post(
-            f"/api/tasks/{aid}/submission", json=answer, headers=_api(clients[name])
-        )
-        assert sent.status_code == 201
-        subs.append(int(sent.json()["submission_id"]))
-    return task, subs
-
-
 def test_adjudicator_settles_a_disagreement_with_provenance(team: Team) -> None:
     owner = team.studio.store
-    task, subs = _disagree(team)
+    task, subs = disagree(team)
     admin = team.studio.client("admin")
     project_page = admin.get(f"/admin/projects/{team.qualify}")
     assert f"/admin/projects/{team.qualify}/items/{task}" in project_page.text
@@ -194,7 +136,7 @@ def test_adjudicator_settles_a_disagreement_with_provenance(team: Team) -> None:
 
 def test_reviewer_rejects_a_judgement_which_leaves_the_export(team: Team) -> None:
     owner = team.studio.store
-    _task, subs = _disagree(team)
+    _task, subs = disagree(team)
     admin = team.studio.client("admin")
     queue = admin.get(f"/admin/projects/{team.qualify}/review")
     assert "ann says" in queue.text and "bob says" in queue.text
@@ -231,7 +173,7 @@ def test_ranking_and_rubric_tasks_map_back_to_data_order(team: Team) -> None:
     view = cat.get(f"/api/tasks/{aid}").json()
     assert view["kind"] == "ranking" and [r["label"] for r in view["responses"]] == list("ABC")
     assert "model" not in json.dumps(view["responses"])
-    headers = _api(cat)
+    headers = api_headers(cat)
     bad = cat.post(f"/api/tasks/{aid}/submission", json={"ranking": ["A", "B"]}, headers=headers)
     assert bad.status_code == 422 and "rank all 3" in bad.json()["detail"]
     sent = cat.post(
