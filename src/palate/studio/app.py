@@ -107,7 +107,7 @@ def create_app(
     app.state.studio = studio
     app.state.service = Service(studio)
     app.state.hashing = HashingPool()
-    app.state.throttle = throttle or LoginThrottle()
+    app.state.throttle = (throttle or LoginThrottle()).bound(studio)
     app.add_middleware(
         SessionMiddleware,
         secret_key=key,
