@@ -24,6 +24,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 OUTPUT = Path(os.environ.get("PALATE_TEST_OUTPUT", "test-output")) / "studio-teams"
+SCRIPT_ERRORS: list[str] = []
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +69,7 @@ def browser() -> Iterator[object]:
 
 def _page(browser: object, base: str, name: str) -> object:
     page = browser.new_page()  # type: ignore[attr-defined]
+    page.on("pageerror", lambda error: SCRIPT_ERRORS.append(str(error)))
     page.goto(f"{base}/login")
     page.fill("input[name=name]", name)
     page.fill("input[name=password]", PASSWORD)
@@ -77,7 +79,9 @@ def _page(browser: object, base: str, name: str) -> object:
 
 
 def shoot(page: object, name: str) -> None:
-    """Screenshots at each width; on a phone, the page must not scroll sideways."""
+    """Screenshots at each width; on a phone, the page must not scroll sideways; no script
+    may have failed on any page so far."""
+    assert not SCRIPT_ERRORS
     OUTPUT.mkdir(parents=True, exist_ok=True)
     for size, (width, height) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})  # type: ignore[attr-defined]

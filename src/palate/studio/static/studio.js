@@ -12,7 +12,7 @@
   const kind = form.dataset.kind;
   const revising = form.dataset.revising === "1";
   const ranking = document.getElementById("ranking");
-  const timer = document.getElementById("timer");
+  const clock = document.getElementById("timer");
   const keys = document.getElementById("keys");
 
   // Active time: only while the page is visible, starting from what the draft recorded.
@@ -31,9 +31,9 @@
 
   function showTime() {
     const s = Math.floor(elapsed() / 1000);
-    timer.textContent = Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+    clock.textContent = Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
   }
-  if (timer) { showTime(); setInterval(showTime, 1000); }
+  if (clock) { showTime(); setInterval(showTime, 1000); }
 
   function fields() {
     const out = {};
