@@ -36,6 +36,28 @@ def ranked(n: int, k: int = 3) -> list[Comparison]:
     ]
 
 
+LONG = (
+    "## A careful answer\n\n"
+    + "The tide rises twice a day because the moon pulls the near ocean. " * 12
+    + "\n\n```python\ndef tide(hour: float) -> float:\n    return 2 * hour\n```\n"
+)
+
+
+def long_pair() -> list[Comparison]:
+    """One item with long, similar Markdown answers (a diff helps) and a code block."""
+    return [
+        Comparison(
+            prompt=Prompt(id="long-0", text="Explain the tides, with code."),
+            responses=[
+                Response(model="m0", text=LONG),
+                Response(model="m1", text=LONG.replace("twice a day", "once a day", 1)),
+            ],
+            tie=True,
+            judge=Source(kind="human", name="seed"),
+        )
+    ]
+
+
 def ai_verdicts(records: list[Comparison]) -> list[Comparison]:
     judge = Source(kind="judge", name="judge-gpt")
     return [
@@ -50,6 +72,7 @@ class Team:
     qualify: int  # pairwise project with a qualification set and an AI judge
     ranking: int
     rubric: int
+    long: int  # one long Markdown pair, for display checks
 
 
 def make_team(url: str, tmp: Path) -> Team:
@@ -58,6 +81,7 @@ def make_team(url: str, tmp: Path) -> Team:
     store.add_records("qual", explained(2))
     store.add_records("ranked", ranked(3))
     store.add_records("ai", ai_verdicts(items(4)))
+    store.add_records("long", long_pair())
     owner = StudioStore(store)
     admin = owner.user_by_name("admin")
     assert admin is not None
@@ -95,7 +119,10 @@ def make_team(url: str, tmp: Path) -> Team:
         ),
         admin.id,
     )
-    return Team(studio, qualify, ranking, rubric)
+    long = create_project(
+        owner, ProjectIn(name="long", dataset="long", raters=["cat"], overlap=1), admin.id
+    )
+    return Team(studio, qualify, ranking, rubric, long)
 
 
 def api_headers(client: TestClient) -> dict[str, str]:

@@ -235,3 +235,31 @@ def test_ranking_task_completed_by_keyboard(browser: object, served: tuple[Team,
     cat.wait_for_selector("form#judge[data-kind=rubric]")  # type: ignore[attr-defined]
     shoot(cat, "task-rubric")
     cat.close()  # type: ignore[attr-defined]
+
+
+def test_long_markdown_pair_shows_diff_code_and_controls_in_view(
+    browser: object, served: tuple[Team, str, int]
+) -> None:
+    team, base, _ = served
+    cat = _page(browser, base, "cat")
+    cat.goto(f"{base}/next?project={team.long}")  # type: ignore[attr-defined]
+    cat.wait_for_selector("form#judge")  # type: ignore[attr-defined]
+    assert cat.locator(".response h2").count() == 2  # type: ignore[attr-defined]
+    assert cat.locator(".md pre code .k").count() >= 2  # type: ignore[attr-defined]
+    cat.click("#diff summary")  # type: ignore[attr-defined]
+    changed = {cat.locator(f"#diff {tag}").first.inner_text() for tag in ("del", "ins")}  # type: ignore[attr-defined]
+    assert changed == {"twice", "once"}
+    shoot(cat, "task-long")
+    for width, height in SIZES.values():
+        cat.set_viewport_size({"width": width, "height": height})  # type: ignore[attr-defined]
+        for scroll in (0, 10_000):
+            cat.evaluate(f"window.scrollTo(0, {scroll})")  # type: ignore[attr-defined]
+            box = cat.locator("#submit").bounding_box()  # type: ignore[attr-defined]
+            assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
+    cat.set_viewport_size({"width": 1280, "height": 800})  # type: ignore[attr-defined]
+    cat.keyboard.press("b")  # type: ignore[attr-defined]
+    cat.keyboard.press("Enter")  # type: ignore[attr-defined]
+    cat.wait_for_url(lambda url: "/task/" not in url)  # type: ignore[attr-defined]
+    (sub,) = team.studio.store.submissions(team.long)
+    assert sub.winner is not None
+    cat.close()  # type: ignore[attr-defined]

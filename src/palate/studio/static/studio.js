@@ -67,8 +67,10 @@
     clearTimeout(timer);
     timer = setTimeout(save, 400);
   }
-  form.addEventListener("input", changed);
-  form.addEventListener("change", changed);
+  // The answer bar's fields sit outside the form (form="judge"), so listen on the document.
+  function ours(event) { return event.target.form === form; }
+  document.addEventListener("input", function (event) { if (ours(event)) changed(); });
+  document.addEventListener("change", function (event) { if (ours(event)) changed(); });
 
   form.addEventListener("submit", function (event) {
     if (submitting) { event.preventDefault(); return; }  // a double press sends one answer
@@ -78,7 +80,8 @@
   });
 
   function pick(name, value) {
-    const input = form.querySelector('input[name="' + name + '"][value="' + value + '"]');
+    const input = document.querySelector(
+      'input[form="judge"][name="' + name + '"][value="' + value + '"]');
     if (input) { input.checked = true; changed(); }
   }
   function rank(letter) {
