@@ -7,13 +7,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import create_engine, insert, select
 
 from palate.schema import Comparison, Rating
-from palate.store.studio_tables import studio_assignments, studio_tasks
+from palate.store import Store, migrate
+from palate.store.studio import StudioStore
+from palate.store.studio_tables import (
+    studio_assignments,
+    studio_projects,
+    studio_submissions,
+    studio_tasks,
+    studio_users,
+)
 from palate.studio.content import diff, markdown
 from palate.studio.projects import export_project
 from tests.studio.conftest import csrf_of
@@ -216,3 +226,35 @@ def test_markdown_is_safe_and_diff_marks_changes() -> None:
     assert "<del>lamp</del><ins>coin</ins>" in marked
     assert diff("short", "shorter") is None
     assert diff("a" * 500, "z" * 500) is None
+
+
+def test_a_store_from_before_0008_reads_as_plain_pairwise(store_url: str) -> None:
+    """A store at 0007 holding a project and an answer, opened by this version: the project
+    reads as pairwise with no qualification or revision, and its answer is intact."""
+    now = datetime.now(UTC)
+    engine = create_engine(store_url)
+    with engine.connect() as conn:
+        command.upgrade(migrate._config(conn), "0007")
+        conn.commit()
+    with engine.begin() as conn:  # rows as 0007 wrote them: none of the new columns
+        conn.execute(insert(studio_users).values(id=1, name="ann", name_key="ann", role="rater",
+                     password_hash="x", created_at=now, disabled=False))  # fmt: skip
+        conn.execute(insert(studio_projects).values(id=1, name="old", dataset="d", overlap=1,
+                     seed=0, created_by=1, created_at=now))  # fmt: skip
+        payload = json.dumps({"prompt": {"text": "p"}, "responses": [{"text": "a"}, {"text": "b"}]})
+        conn.execute(insert(studio_tasks).values(id=1, project_id=1, item="p", payload=payload,
+                     source="dataset", created_at=now))  # fmt: skip
+        conn.execute(insert(studio_assignments).values(id=1, task_id=1, user_id=1, position=0,
+                     swap=False, done=True))  # fmt: skip
+        conn.execute(insert(studio_submissions).values(assignment_id=1, task_id=1, user_id=1,
+                     winner=0, tie=False, strength=1.2, scores="{}", critique="", error_tags="[]",
+                     time_spent_s=3.0, submitted_at=now))  # fmt: skip
+    engine.dispose()
+    owner = StudioStore(Store(store_url))  # brings it to the current schema
+    project = owner.project(1)
+    assert project is not None
+    assert (project.kind, project.pass_mark, project.revise_s) == ("pairwise", None, 0)
+    (row,) = owner.submissions(1)
+    assert (row.winner, row.strength, row.review, row.ranking) == (0, 1.2, None, None)
+    assert export_project(owner, 1, "after-upgrade", "test") == 1
+    owner.store.close()
