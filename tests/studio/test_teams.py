@@ -258,3 +258,49 @@ def test_a_store_from_before_0008_reads_as_plain_pairwise(store_url: str) -> Non
     assert (row.winner, row.strength, row.review, row.ranking) == (0, 1.2, None, None)
     assert export_project(owner, 1, "after-upgrade", "test") == 1
     owner.store.close()
+
+
+def test_the_api_offers_the_same_team_actions(team: Team) -> None:
+    owner = team.studio.store
+    task, subs = disagree(team)
+    ann = team.studio.client("ann")
+    ann_id = owner.user_by_name("ann").id  # type: ignore[union-attr]
+    aid = next(s.assignment_id for s in owner.submissions(team.qualify) if s.id == subs[0])
+    seen = ann.get(f"/api/tasks/{aid}/feedback").json()
+    assert seen["ai_verdict"] in ("A", "B") and seen["revisable_until"] is not None
+    revised = ann.put(
+        f"/api/tasks/{aid}/submission",
+        json={"choice": "tie", "critique": "ann says, again"},
+        headers=api_headers(ann),
+    )
+    assert revised.status_code == 200 and owner.submission_of(aid).tie  # type: ignore[union-attr]
+    (qualify_aid, *_rest) = [a for _d, _g, a in owner.qualification(ann_id, team.qualify)]
+    assert ann.get(f"/api/tasks/{qualify_aid}/feedback").json()["qualified"] is True
+
+    judy = team.studio.client("judy")
+    (dispute,) = judy.get(f"/api/projects/{team.qualify}/disagreements").json()
+    assert dispute["task_id"] == task and dispute["decision"] is None
+    assert ann.get(f"/api/projects/{team.qualify}/disagreements").status_code == 403
+    url = f"/api/projects/{team.qualify}/items/{task}/adjudication"
+    body = {"label": "1", "rationale": "B scans"}
+    assert judy.post(url, json=body, headers=api_headers(judy)).status_code == 201
+    assert judy.post(url, json=body, headers=api_headers(judy)).status_code == 409
+    assert owner.adjudications(team.qualify)[task].user == "judy"
+
+    admin = team.studio.client("admin")
+    queue = admin.get(f"/api/projects/{team.qualify}/review").json()
+    assert {j["id"] for j in queue} == set(subs)
+    url = f"/api/projects/{team.qualify}/review/{subs[1]}"
+    no_reason = admin.post(url, json={"verdict": "rejected"}, headers=api_headers(admin))
+    assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
+    rejected = admin.post(
+        url, json={"verdict": "rejected", "reason": "off topic"}, headers=api_headers(admin)
+    )
+    assert rejected.status_code == 200
+    assert (
+        admin.post(url, json={"verdict": "accepted"}, headers=api_headers(admin)).status_code == 409
+    )
+    assert admin.post(
+        f"/api/projects/{team.qualify}/review/999999", json={"verdict": "accepted"},
+        headers=api_headers(admin),
+    ).status_code == 404  # fmt: skip

@@ -140,6 +140,12 @@ def api_admin(user: Annotated[UserRow, Depends(api_user)]) -> UserRow:
     return user
 
 
+def api_adjudicator(user: Annotated[UserRow, Depends(api_user)]) -> UserRow:
+    if user.role not in ("admin", "adjudicator"):
+        raise HTTPException(403, "adjudicators and admins only")
+    return user
+
+
 def _csrf_header(request: Request, token: str | None) -> None:
     if not csrf_valid(request, token):
         raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header")
@@ -163,6 +169,15 @@ def api_admin_writer(
     return user
 
 
+def api_adjudicator_writer(
+    request: Request,
+    user: Annotated[UserRow, Depends(api_adjudicator)],
+    x_csrf_token: Annotated[str | None, Header(description="The session's CSRF token.")] = None,
+) -> UserRow:
+    _csrf_header(request, x_csrf_token)
+    return user
+
+
 PageUser = Annotated[UserRow, Depends(page_user)]
 PageAdmin = Annotated[UserRow, Depends(page_admin)]
 PageAdjudicator = Annotated[UserRow, Depends(page_adjudicator)]
@@ -170,3 +185,5 @@ ApiUser = Annotated[UserRow, Depends(api_user)]
 ApiAdmin = Annotated[UserRow, Depends(api_admin)]
 ApiWriter = Annotated[UserRow, Depends(api_writer)]
 ApiAdminWriter = Annotated[UserRow, Depends(api_admin_writer)]
+ApiAdjudicator = Annotated[UserRow, Depends(api_adjudicator)]
+ApiAdjudicatorWriter = Annotated[UserRow, Depends(api_adjudicator_writer)]
