@@ -142,7 +142,7 @@ def answer_qualification(team: Team, client: TestClient, name: str, *, right: bo
     owner = team.studio.store
     user = owner.user_by_name(name)
     assert user is not None
-    for done, gold, aid in owner.qualification(user.id, team.qualify):
+    for aid, gold, done, _answer in owner.qualification(user.id, team.qualify):
         assert gold in ("0", "1")
         if done:
             continue

@@ -66,6 +66,13 @@ def test_qualification_gates_real_tasks_and_calibration_explains(team: Team) -> 
     assert ann.get(f"/task/{real[0]}").status_code == 200
     page = bob.get(f"/next?project={team.qualify}", follow_redirects=True)
     assert page.status_code == 403 and "0 of 2 qualification items right" in page.text
+    # Having seen the gold answers, bob may not revise his way through (the window is open).
+    bob_id = owner.user_by_name("bob").id  # type: ignore[union-attr]
+    first_gold = owner.qualification(bob_id, team.qualify)[0][0]
+    retry = bob.put(f"/api/tasks/{first_gold}/submission", json={"choice": "A"},
+                    headers=api_headers(bob))  # fmt: skip
+    assert retry.status_code == 409
+    assert 'id="revise"' not in bob.get(f"/task/{first_gold}/after").text
 
 
 def test_ai_verdict_only_after_answering_and_revision_window(team: Team) -> None:
@@ -274,7 +281,7 @@ def test_the_api_offers_the_same_team_actions(team: Team) -> None:
         headers=api_headers(ann),
     )
     assert revised.status_code == 200 and owner.submission_of(aid).tie  # type: ignore[union-attr]
-    (qualify_aid, *_rest) = [a for _d, _g, a in owner.qualification(ann_id, team.qualify)]
+    (qualify_aid, *_rest) = [a for a, *_ in owner.qualification(ann_id, team.qualify)]
     assert ann.get(f"/api/tasks/{qualify_aid}/feedback").json()["qualified"] is True
 
     judy = team.studio.client("judy")

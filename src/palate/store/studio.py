@@ -779,17 +779,32 @@ class StudioStore:
         )
         return found[0] if found else None
 
-    def qualification(self, user_id: int, project_id: int) -> list[tuple[bool, str | None, int]]:
-        """(closed, gold answer, assignment id) of the rater's qualification items."""
-        a, t = studio_assignments.c, studio_tasks.c
+    def qualification(
+        self, user_id: int, project_id: int
+    ) -> list[tuple[int, str | None, bool, tuple[Any, ...] | None]]:
+        """(assignment id, gold answer, closed, answer) of the rater's qualification items;
+        the answer is (winner, tie, ranking, scores), None if skipped or still open."""
+        a, t, s = studio_assignments.c, studio_tasks.c, studio_submissions.c
         query = (
-            select(a.done, t.gold, a.id)
-            .select_from(studio_assignments.join(studio_tasks))
+            select(a.id, t.gold, a.done, s.id, s.winner, s.tie, s.ranking, s.scores)
+            .select_from(
+                studio_assignments.join(studio_tasks).outerjoin(
+                    studio_submissions, s.assignment_id == a.id
+                )
+            )
             .where(a.user_id == user_id, t.project_id == project_id, t.source == "qualify")
             .order_by(a.position, a.id)
         )
         with self._read() as conn:
-            return [(bool(d), g, int(i)) for d, g, i in conn.execute(query)]
+            return [
+                (
+                    int(r[0]),
+                    r[1],
+                    bool(r[2]),
+                    None if r[3] is None else (r[4], bool(r[5]), r[6], r[7]),
+                )
+                for r in conn.execute(query)
+            ]
 
     def revise(self, sub: NewSubmission, not_before: datetime) -> bool:
         """Replace the rater's answer if it was submitted after ``not_before`` and is not yet

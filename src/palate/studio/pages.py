@@ -34,7 +34,7 @@ from palate.studio.judging import (
     from_form,
 )
 from palate.studio.projects import ProjectIn, create_project, export_project
-from palate.studio.quality import plots, quality
+from palate.studio.quality import label, plots, quality
 from palate.studio.review import (
     AdjudicationIn,
     ReviewIn,
@@ -58,6 +58,7 @@ from palate.studio.security import (
 from palate.studio.service import NotFound, Service, known_id
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.filters["answer"] = label  # a submission's answer, in data order
 router = APIRouter(include_in_schema=False)
 
 

@@ -52,14 +52,18 @@ class Quality(BaseModel):
     submissions: int = Field(description="Submissions in the project.")
 
 
-def label(row: SubmissionRow) -> str:
-    """The answer as one comparable value in data order: '0', '1' or 'tie' for a pair, the
+def answer_label(winner: int | None, tie: bool, ranking: str | None, scores: str) -> str:
+    """An answer as one comparable value in data order: '0', '1' or 'tie' for a pair, the
     ranking ('2,0,1') for a ranking, the scores' JSON for rubric scoring."""
-    if row.ranking:
-        return ",".join(map(str, json.loads(row.ranking)))
-    if row.winner is None and not row.tie:
-        return row.scores
-    return "tie" if row.tie else str(row.winner)
+    if ranking:
+        return ",".join(map(str, json.loads(ranking)))
+    if winner is None and not tie:
+        return scores
+    return "tie" if tie else str(winner)
+
+
+def label(row: SubmissionRow) -> str:
+    return answer_label(row.winner, row.tie, row.ranking, row.scores)
 
 
 def quality(rows: Sequence[SubmissionRow]) -> Quality:

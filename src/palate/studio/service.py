@@ -26,7 +26,7 @@ from palate.studio.judging import (
     display_order,
     task_view,
 )
-from palate.studio.quality import label
+from palate.studio.quality import answer_label, label
 
 
 class NotFound(PalateError):
@@ -101,6 +101,7 @@ class Service:
         self.studio = studio
         self.rubric = lru_cache(maxsize=64)(self._load_rubric)
         self.instructions = lru_cache(maxsize=64)(self._instructions)
+        self.qualified: set[tuple[int, int]] = set()  # (rater, project) known to have passed
 
     def _load_rubric(self, version: str | None) -> Rubric | None:
         return load_rubric_version(self.studio.store, version) if version else None
@@ -123,28 +124,28 @@ class Service:
         if project is None or project.pass_mark is None:
             return None
         items = self.studio.qualification(user_id, project_id)
-        closed = [aid for done, _gold, aid in items if done]
-        gold = {aid: g for _done, g, aid in items}
-        answers = {
-            s.assignment_id: label(s)
-            for s in self.studio.submissions(project_id)
-            if s.user_id == user_id and s.source == "qualify"
-        }
-        correct = sum(answers.get(aid) == gold[aid] for aid in closed)
-        return Qualification(len(items), len(closed), correct, project.pass_mark)
+        correct = sum(
+            answer is not None and answer_label(*answer) == gold
+            for _aid, gold, _closed, answer in items
+        )
+        answered = sum(closed for _aid, _gold, closed, _answer in items)
+        return Qualification(len(items), answered, correct, project.pass_mark)
 
     def gate(self, user: UserRow, row: AssignmentRow) -> None:
-        """NotQualified unless the task is a qualification item or the rater has passed."""
-        if row.source == "qualify":
+        """NotQualified unless the task is a qualification item or the rater has passed
+        (remembered once passed: the qualification set of a project never changes)."""
+        if row.source == "qualify" or (user.id, row.project_id) in self.qualified:
             return
         standing = self.qualification(user.id, row.project_id)
-        if standing is not None and not standing.passed:
-            if standing.finished:
-                raise NotQualified(
-                    f"you answered {standing.correct} of {standing.items} qualification items "
-                    f"right (needed {standing.pass_mark:.0%}): ask an admin before going on"
-                )
-            raise NotQualified("finish the qualification items first")
+        if standing is None or standing.passed:
+            self.qualified.add((user.id, row.project_id))
+            return
+        if standing.finished:
+            raise NotQualified(
+                f"you answered {standing.correct} of {standing.items} qualification items "
+                f"right (needed {standing.pass_mark:.0%}): ask an admin before going on"
+            )
+        raise NotQualified("finish the qualification items first")
 
     def view(self, user: UserRow, assignment_id: int) -> TaskView:
         row = self.own_assignment(user, assignment_id)
@@ -169,7 +170,10 @@ class Service:
         return self.studio.submit(check(answer, row, self.rubric(row.rubric), wall_s))
 
     def revisable_until(self, row: AssignmentRow, sub: SubmissionRow) -> datetime | None:
-        """Until when the rater may still change this answer (None: not any more)."""
+        """Until when the rater may still change this answer (None: not any more). Never for
+        gold items, whose answer the rater has seen by then."""
+        if row.gold is not None:
+            return None
         project = self.studio.project(row.project_id)
         if project is None or not project.revise_s or sub.review is not None:
             return None
