@@ -31,6 +31,7 @@ from scipy.special import expit, log_expit
 from scipy.stats import norm
 
 from palate.errors import PalateError
+from palate.io.atomic import write_atomic
 from palate.judges.base import JudgeResources
 from palate.schema import CallInfo, Comparison, Rating, Source, Unscored
 from palate.schema.text import prompt_text, response_text
@@ -155,17 +156,6 @@ def wilson_interval(successes: float, n: int, level: float = 0.95) -> tuple[floa
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class EmbeddingRewardModel:
     """A linear Bradley-Terry head on frozen MiniLM features; higher score = better response."""
 
@@ -274,9 +264,9 @@ class EmbeddingRewardModel:
         with tempfile.TemporaryFile() as fh:
             np.savez(fh, weights=self.weights)
             fh.seek(0)
-            _write_atomic(directory / HEAD_FILE, fh.read())
+            write_atomic(directory / HEAD_FILE, fh.read())
         body = json.dumps(self.meta, indent=2, sort_keys=True).encode() + b"\n"
-        _write_atomic(directory / META_FILE, body)
+        write_atomic(directory / META_FILE, body)
 
     @classmethod
     def load(cls, path: Path | str) -> EmbeddingRewardModel:

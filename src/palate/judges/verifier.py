@@ -50,9 +50,10 @@ _EXIT_FORBIDDEN = 3
 _EXIT_MEMORY = 4
 _OUTPUT_LIMIT = 1 << 20  # bytes of stdout/stderr kept and allowed (RLIMIT_FSIZE)
 
-# Runs first in the child. Reads the run's spec (limits, nonce, code, tests) from stdin, so
-# nothing of it is visible in argv or the environment, then drops privileges it cannot regain.
-_BOOTSTRAP = AUDIT_POLICY + r"""
+# Runs first in the child, after the shared AUDIT_POLICY. Reads the run's spec (limits, nonce,
+# code, tests) from stdin, so nothing of it is visible in argv or the environment, then drops
+# privileges it cannot regain.
+_BOOTSTRAP = r"""
 import json, sys
 
 def _main():
@@ -181,7 +182,7 @@ def run_python(
         logs.mkdir()
         out_path, err_path = logs / "stdout", logs / "stderr"
         env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "TMPDIR": str(work), "LANG": "C.UTF-8"}
-        argv = [*_unshare_prefix(), sys.executable, "-I", "-c", _BOOTSTRAP]
+        argv = [*_unshare_prefix(), sys.executable, "-I", "-c", AUDIT_POLICY + _BOOTSTRAP]
         started = time.perf_counter()
         with out_path.open("wb") as out, err_path.open("wb") as err:
             proc = subprocess.Popen(

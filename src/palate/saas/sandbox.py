@@ -53,8 +53,9 @@ from palate.errors import PalateError
 STEPS_PER_TICK = 1000
 """SQLite virtual-machine steps per unit of counted work."""
 
-# Runs first in every contained child: limits and the audit hook, from a spec on stdin.
-_CONTAIN = isolation.AUDIT_POLICY + r"""
+# Runs first in every contained child, after the shared AUDIT_POLICY: limits and the audit
+# hook, from a spec on stdin.
+_CONTAIN = r"""
 import json, signal, sys
 
 class Refused(PermissionError):
@@ -551,7 +552,9 @@ def start_service(
     }
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            **_contained(root, scratch, spec["hidden"], _CONTAIN + _SERVICE),
+            **_contained(
+                root, scratch, spec["hidden"], isolation.AUDIT_POLICY + _CONTAIN + _SERVICE
+            ),
             stdin=subprocess.PIPE,
             stdout=log,
             stderr=log,
@@ -597,7 +600,7 @@ def run_tests(
     """``pytest`` in ``root`` (the workspace), contained like the service."""
     limits = limits or Limits(cpu_s=max(1, int(timeout_s)))
     spec = {**_spec(root, scratch, limits, hidden or []), "allow_frames": True}
-    options = _contained(root, scratch, spec["hidden"], _CONTAIN + _TESTS)
+    options = _contained(root, scratch, spec["hidden"], isolation.AUDIT_POLICY + _CONTAIN + _TESTS)
     options["env"]["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     # output goes to a file, where the file-size limit caps it (a pipe would not)
     with tempfile.TemporaryFile() as output:

@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from palate.errors import InputError, PalateError
+from palate.io.atomic import write_atomic
 from palate.schema.hashing import canonical_bytes
 from palate.store import Store, default_url
 from palate.train.checkpoint import checkpoint_hash
@@ -383,11 +383,7 @@ def _hardware() -> dict[str, Any]:
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:
     """Write atomically: a reader sees the old file or the whole new one."""
-    fd, tmp = tempfile.mkstemp(prefix=".run-", suffix=".json", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(document, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
 
 
 def _record(
