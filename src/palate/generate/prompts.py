@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from palate.errors import InputError, PalateError
+from palate.io.validation import input_error
 from palate.schema import Prompt
 from palate.store import Store
 
@@ -38,9 +39,9 @@ def _from_file(path: Path) -> list[Prompt]:
             try:
                 prompts.append(Prompt(id=row.get("id"), text=text, messages=row.get("messages")))
             except ValidationError as exc:
-                error = exc.errors()[0]
-                field = ".".join(str(p) for p in error["loc"]) or "prompt"
-                raise InputError(error["msg"], file=str(path), line=line_no, field=field) from None
+                raise input_error(
+                    exc, file=str(path), line=line_no, default_field="prompt"
+                ) from None
     if not prompts:
         raise InputError("no prompts in the file", file=str(path))
     return prompts

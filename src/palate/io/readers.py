@@ -19,11 +19,18 @@ from typing import IO, Any
 
 import orjson
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from palate.errors import InputError
+from palate.io.validation import input_error
 
 Row = dict[str, Any]
 GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _unwrapped(error: ErrorDetails) -> tuple[Any, ...]:
+    """The field's location inside the record, not the wrapper model's name."""
+    return tuple(p for p in error["loc"] if p not in ("comparison", "rating"))
 
 
 @dataclass
@@ -42,9 +49,7 @@ class Source:
 
     def validation_error(self, exc: ValidationError, line: int | None) -> InputError:
         """The first pydantic error, as 'field: message'."""
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"] if p not in ("comparison", "rating"))
-        return self.error(first["msg"], line=line, field=where or None)
+        return input_error(exc, file=str(self.path), line=line, location=_unwrapped)
 
 
 def is_gzip(path: Path) -> bool:
