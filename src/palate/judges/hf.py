@@ -21,6 +21,7 @@ from palate.errors import PalateError
 from palate.judges.base import JudgeResources
 from palate.rubric import render_pairwise, render_pointwise, rubric_version
 from palate.schema import CallInfo, Comparison, Rating, Rubric, Source, Unscored
+from palate.schema.outcome import outcome
 from palate.schema.text import prompt_text, response_text
 
 if TYPE_CHECKING:
@@ -184,16 +185,13 @@ class TransformersJudge(JudgeResources):
         ]
         preference = sum(by_order) / 2
         call = CallInfo(latency_s=time.perf_counter() - started, preference=preference)
-        outcome: dict[str, Any] = (
-            {"tie": True} if preference == 0.5 else {"winner": 0 if preference > 0.5 else 1}
-        )
         metadata = {
             "preference_by_order": {
                 f"{o[0]},{o[1]}": p for o, p in zip(orders, by_order, strict=False)
             },
             "orders_agree": (by_order[0] > 0.5) == (by_order[1] > 0.5),
         }
-        return Comparison(call=call, metadata=metadata, **outcome, **common)
+        return Comparison(call=call, metadata=metadata, **outcome(preference - 0.5), **common)
 
     def _generate(self, text: str) -> tuple[str, int, int]:
         import torch

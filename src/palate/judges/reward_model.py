@@ -34,6 +34,7 @@ from palate.errors import PalateError
 from palate.io.atomic import write_atomic
 from palate.judges.base import JudgeResources
 from palate.schema import CallInfo, Comparison, Rating, Source, Unscored
+from palate.schema.outcome import outcome
 from palate.schema.text import prompt_text, response_text
 
 if TYPE_CHECKING:
@@ -339,12 +340,8 @@ class RewardModelJudge(JudgeResources):
             preference=float(expit(margin)),
             raw_output=json.dumps({"scores": [float(s) for s in scores]}),
         )
-        outcome: dict[str, Any] = (
-            {"tie": True}
-            if abs(margin) <= self.config.tie_margin
-            else {"winner": 0 if margin > 0 else 1}
-        )
-        return Comparison(call=call, metadata={"margin": margin}, **outcome, **common)
+        verdict = outcome(margin, self.config.tie_margin)
+        return Comparison(call=call, metadata={"margin": margin}, **verdict, **common)
 
     async def judge_point(self, task: PointTask) -> list[Rating]:
         common: dict[str, Any] = {

@@ -27,11 +27,12 @@ from pathlib import Path
 from palate.errors import PalateError
 from palate.judges.base import JudgeResources, PairTask, PairwiseJudge
 from palate.judges.openai_judge import OpenAIJudge
-from palate.judges.swap import SwapPolicy, first_order, judge_with_swap, swap_seed
+from palate.judges.swap import SwapPolicy, judge_with_swap, swap_seed
 from palate.ledger import EntityRef, Ledger
 from palate.ledger.provenance import current_agent
 from palate.rubric.resolve import resolve_rubric
 from palate.schema import Comparison, Response, Rubric
+from palate.schema.outcome import first_order
 from palate.schema.text import prompt_text, response_text
 from palate.store import Store
 
