@@ -55,7 +55,7 @@ CHECKPOINT_DIR = "checkpoint"
 
 
 @dataclass(frozen=True)
-class RunResult:
+class TrainResult:
     """What ``palate train`` reports: ids and hashes others name this run by."""
 
     run: str
@@ -456,7 +456,7 @@ def run(
     config_path: Path,
     db: str | None = None,
     progress: Callable[[str], None] | None = None,
-) -> RunResult:
+) -> TrainResult:
     """Check, train, save the checkpoint, write run.json and the ledger entry; ``progress``
     hears each stage (TRL's trainers also show their own progress bars)."""
     say = progress or (lambda _: None)
@@ -484,4 +484,4 @@ def run(
         finally:
             store.close()
         _write_json(run_json, document)
-    return RunResult(run_id, out, ckpt_hash, metrics, run_json)
+    return TrainResult(run_id, out, ckpt_hash, metrics, run_json)
