@@ -66,10 +66,3 @@ def load_prompts(store: Store, source: str) -> list[Prompt]:
     if path.is_file():
         return _from_file(path)
     return _from_dataset(store, source)
-
-
-def prompt_text(prompt: Prompt) -> str:
-    """The prompt as one string, for models without a chat template."""
-    if prompt.messages:
-        return "\n".join(m.content for m in prompt.messages)
-    return prompt.text or prompt.key

@@ -35,7 +35,7 @@ from palate.io.atomic import write_atomic
 from palate.judges.base import JudgeResources
 from palate.schema import CallInfo, Comparison, Rating, Source, Unscored
 from palate.schema.outcome import outcome
-from palate.schema.text import prompt_text, response_text
+from palate.schema.text import pair_texts, prompt_text, response_text
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -327,13 +327,13 @@ class RewardModelJudge(JudgeResources):
 
     async def judge_pair(self, task: PairTask) -> Comparison:
         common = task.comparison_fields(self.source)
-        prompt = prompt_text(task.prompt)
-        texts = [response_text(r) for r in task.responses]
-        if prompt is None or texts[0] is None or texts[1] is None:
+        texts = pair_texts(task.prompt, task.responses)
+        if texts is None:
             reason = "no text to score (the record holds only ids)"
             return Comparison(unscored=Unscored(reason=reason), **common)
+        prompt, first, second = texts
         started = time.perf_counter()
-        scores = await self._score(prompt, [texts[0], texts[1]])
+        scores = await self._score(prompt, [first, second])
         margin = float(scores[0] - scores[1])
         call = CallInfo(
             latency_s=time.perf_counter() - started,
