@@ -79,12 +79,12 @@ README_RUN = {
     2: "a short tour",
     3: "statistics that hold up with weaker judges",
     4: "rubrics, judges, routing (against the loopback judge)",
+    7: "governance evidence: licences, contamination, revocation",
 }
 README_PENDING = {  # blocks not yet runnable as written, each with what it lacks
     0: "make demo / make test: CI's own set-up and suite (make test runs this test)",
     5: "needs checkpoints, release.yaml and a TRL training run; palate serve does not exit",
     6: "needs checkpoints ckpt-a, prompts.txt, server.yaml and loop.yaml",
-    7: "data.jsonl, sft-mix and evalset are not created by the README",
 }
 
 
@@ -126,3 +126,4 @@ def test_readme_runs_as_written(tmp_path: Path, shared_data: Path) -> None:
     assert (checkout / "demo-out" / "report.html").is_file()
     assert (checkout / "alpaca-7b.trl.jsonl").stat().st_size > 0
     assert (checkout / "judge.yaml").is_file()
+    assert (checkout / "evalset.jsonl").is_file()
