@@ -36,6 +36,7 @@ from palate.loop.labels import collect_labels, majority
 from palate.loop.pairing import pair_generations
 from palate.loop.routing import item_key, route
 from palate.loop.stages import StageBook, fingerprint
+from palate.loop.studio import LabelsPending, open_project, project_name, read_labels
 from palate.rubric import load_rubric, rubric_version
 from palate.schema import Comparison, Prompt
 from palate.store import Store
@@ -231,26 +232,46 @@ class LoopRunner:
 
     def _route(self, judged: str, fp: str) -> dict[str, Any]:
         def body() -> tuple[dict[str, Any], list[EntityRef], list[EntityRef]]:
-            routing = route(
-                self.store, self._verdicts(judged), self.config.routing, self.config.generation.seed
-            )
+            verdicts = self._verdicts(judged)
+            routing = route(self.store, verdicts, self.config.routing, self.config.generation.seed)
             queue = sorted(set(routing.escalated) | set(routing.audited))
-            outputs = {**routing.to_json(), "queue": queue}
-            return outputs, [self._rows(judged)], []
+            outputs: dict[str, Any] = {**routing.to_json(), "queue": queue}
+            generated: list[EntityRef] = []
+            studio = self.config.labels.studio
+            wanted = set(queue)
+            # a rater can only compare two responses with text (empty ones stay unlabelled)
+            shown = [
+                v for v in verdicts if item_key(v) in wanted and all(r.text for r in v.responses)
+            ]
+            if studio is not None and shown:
+                dataset = self._dataset("escalated", fp)
+                self.store.add_records(dataset, shown)
+                rubric = rubric_version(load_rubric(self.config.rubric))
+                name = project_name(self.config.name, fp)
+                project = open_project(self.store, studio, name, dataset, rubric)
+                outputs["studio_project"] = {"id": project, "name": name, "dataset": dataset}
+                generated.append(self._rows(dataset))
+            return outputs, [self._rows(judged)], generated
 
         return self._stage("route", fp, body)
 
-    def _labels(self, judged: str, queue: list[str], fp: str) -> dict[str, Any]:
+    def _labels(self, judged: str, routing: dict[str, Any], fp: str) -> dict[str, Any]:
         dataset = self._dataset("human", fp)
+        queue: list[str] = routing["queue"]
 
         def body() -> tuple[dict[str, Any], list[EntityRef], list[EntityRef]]:
             wanted = set(queue)
             items = [v for v in self._verdicts(judged) if item_key(v) in wanted]
-            labels = collect_labels(self.store, self.config.labels, items, dataset)
+            project = routing.get("studio_project")
+            if project is not None:
+                labels = read_labels(self.store, project["id"], dataset)
+            else:
+                labels = collect_labels(self.store, self.config.labels, items, dataset)
             outputs = {"dataset": dataset, "labels": labels, "items": len(items)}
             return outputs, [self._rows(judged)], [self._rows(dataset)]
 
-        if not queue:
+        no_project = self.config.labels.studio is not None and "studio_project" not in routing
+        if not queue or no_project:
             return {"dataset": None, "labels": 0, "items": 0}
         return self._stage("labels", fp, body)
 
@@ -363,6 +384,14 @@ class LoopRunner:
     # -- the iteration ---------------------------------------------------------------------
 
     def run(self) -> LoopResult:
+        """Run (or resume) the iteration; verdict ``waiting`` when it stopped at the labels
+        stage for studio raters who have not finished (run again with resume later)."""
+        try:
+            return self._run()
+        except LabelsPending as pending:
+            return LoopResult(self.config.name, "waiting", [str(pending)], self.reports)
+
+    def _run(self) -> LoopResult:
         config = self.config
         prompts = load_prompts(self.store, config.prompts)
         eval_prompts = (
@@ -382,7 +411,7 @@ class LoopRunner:
         fp_route = fingerprint("route", config.routing.model_dump(mode="json"), fp_judge)
         routing = self._route(judged, fp_route)
         fp_labels = fingerprint("labels", config.labels.model_dump(mode="json"), fp_route)
-        labels = self._labels(judged, routing["queue"], fp_labels)
+        labels = self._labels(judged, routing, fp_labels)
         trusted = set(_trusted_keys(self._verdicts(judged), routing))
         fp_truth = fingerprint("truth", fp_labels)
         truth = self._truth(judged, trusted, labels["dataset"], fp_truth)
