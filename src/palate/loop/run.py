@@ -26,7 +26,7 @@ from palate.evals.evaluation import EvalSpec
 from palate.evals.gate import GatePolicy, load_policy
 from palate.evals.ledgered import POLICY_KIND, check_gate, register_policy, run_recorded_eval
 from palate.generate import LocalGenerator, generate
-from palate.generate.jobs import SamplingSettings
+from palate.generate.jobs import Generator, SamplingSettings
 from palate.generate.prompts import load_prompts
 from palate.judges.config import config_hash, load_judge_config
 from palate.ledger import EntityRef, Ledger
@@ -110,8 +110,10 @@ class LoopRunner:
         *,
         resume: bool = False,
         progress: Progress | None = None,
+        ray: str | None = None,
     ) -> None:
         self.config = config
+        self.ray = ray  # generation and local judges on this Ray cluster (same outputs)
         self.store = store
         self.ledger = Ledger(store)
         self.book = StageBook(self.ledger, config.name)
@@ -165,9 +167,21 @@ class LoopRunner:
         dataset = self._dataset("gen", fp)
 
         def body() -> tuple[dict[str, Any], list[EntityRef], list[EntityRef]]:
-            generator = LocalGenerator(
-                spec.model, name=spec.name, batch_size=gen.batch_size, device=gen.device
-            )
+            generator: Generator
+            if self.ray is None:
+                generator = LocalGenerator(
+                    spec.model, name=spec.name, batch_size=gen.batch_size, device=gen.device
+                )
+            else:
+                from palate.scale import RayGenerator
+
+                generator = RayGenerator(
+                    spec.model,
+                    address=self.ray,
+                    name=spec.name,
+                    batch_size=gen.batch_size,
+                    device=gen.device,
+                )
             try:
                 result = generate(
                     self.store,
@@ -198,7 +212,7 @@ class LoopRunner:
         def body() -> tuple[dict[str, Any], list[EntityRef], list[EntityRef]]:
             rubric = load_rubric(config.rubric)
             version = save_rubric(self.store, rubric, config.rubric.read_text(encoding="utf-8"))
-            judge = load_judge(config.judges, self.store, rubric)
+            judge = load_judge(config.judges, self.store, rubric, ray=self.ray)
             tasks = pair_generations(
                 self.store.iter_generations(candidate),
                 self.store.iter_generations(baseline),
