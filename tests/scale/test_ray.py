@@ -19,9 +19,11 @@ from palate.rubric import example_rubric_path, load_rubric
 from palate.scale import RayJudge
 from palate.schema import Prompt, Response
 from palate.store import Store
+from palate.testing.loopback import LoopbackServer
 from tests.generate.conftest import prompts_file, tiny_model  # noqa: F401 (fixtures)
 from tests.helpers import run_json
 from tests.judges.test_hf_judge import POEMS, model_dir  # noqa: F401 (fixture)
+from tests.loop.conftest import judge_server, tiny_models, write_loop  # noqa: F401 (fixtures)
 
 ray = pytest.importorskip("ray")
 
@@ -88,3 +90,27 @@ def test_local_judge_on_ray_gives_the_local_verdicts(
     for there, here in zip(remote, local, strict=True):
         assert there.call.preference == pytest.approx(here.call.preference, abs=1e-5)
     assert len({r.winner for r in local}) == 2  # the pairs are not all decided one way
+
+
+def test_a_loop_on_ray_reaches_the_local_loops_results(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    tiny_models: tuple[Path, Path],  # noqa: F811
+    judge_server: LoopbackServer,  # noqa: F811
+    local_ray: Any,
+) -> None:
+    results = {}
+    for where in ("local", "ray"):
+        loop = write_loop(tmp_path / where, tiny_models, judge_server.base_url)
+        url = f"sqlite:///{tmp_path / where}.db"
+        extra = ["--ray", "local"] if where == "ray" else []
+        doc = run_json(capsys, "loop", "run", str(loop), *extra, "--db", url)
+        stages = {s["stage"]: s for s in doc["stages"]}
+        with Store(url) as store:
+            bodies = {
+                stage: list(store.iter_bodies(stages[stage]["outputs"]["dataset"]))
+                for stage in ("generate-candidate", "generate-baseline", "generate-trained")
+            }
+        fingerprints = {s: stages[s]["fingerprint"] for s in stages}
+        results[where] = (doc["verdict"], doc["reasons"], fingerprints, bodies)
+    assert results["ray"] == results["local"]

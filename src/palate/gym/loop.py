@@ -36,7 +36,6 @@ from palate.gym.judges import (
     CheckboxJudge,
     PositionBiasedJudge,
     RewardModel,
-    RewardModelJudge,
     checkbox_judges,
     checkbox_score,
 )
@@ -44,6 +43,7 @@ from palate.gym.losses import dpo_loss, group_advantages, grpo_loss
 from palate.gym.policy import Policy, frozen_copy, kl_from, starting_policy
 from palate.gym.summary import checks
 from palate.judges.base import PairTask, PairwiseJudge
+from palate.judges.reward_model import RewardModelJudge
 from palate.ledger import EntityRef, Ledger
 from palate.routing import RewardHackingAlarm
 from palate.rubric import example_rubric_path, load_rubric, rubric_version
@@ -190,9 +190,7 @@ def _outcomes(comparisons: Sequence[Comparison]) -> FloatArray:
 
 def _p_first(comparisons: Sequence[Comparison]) -> FloatArray:
     """A reward-model judge's P(first response in data order is better)."""
-    shown = np.array([c.metadata["p_first"] for c in comparisons])
-    swapped = np.array([c.presentation_order == [1, 0] for c in comparisons])
-    return np.asarray(np.where(swapped, 1 - shown, shown))
+    return np.array([c.call.preference if c.call else 0.5 for c in comparisons], dtype=float)
 
 
 def panel_vote(verdicts: Sequence[Sequence[Comparison]]) -> FloatArray:
@@ -357,7 +355,7 @@ class Gym:
         described = []
         for judge in judges:
             entry: dict[str, Any] = judge.source.model_dump()
-            if isinstance(judge, RewardModelJudge):
+            if isinstance(judge, RewardModelJudge) and isinstance(judge.model, RewardModel):
                 entry["weights"] = _sha256(judge.model.weights.tobytes())
             described.append(entry)
         body = {"judges": described, "rubric": self.rubric}
@@ -460,7 +458,7 @@ class Gym:
         assert arm.reward_model is not None
         version = _sha256(arm.reward_model.weights.tobytes())[:16]
         source = Source(kind="judge", name="reward-model", version=version)
-        return RewardModelJudge(source, arm.reward_model)
+        return RewardModelJudge.of(arm.reward_model, source)
 
     def _learn_truth(
         self, arm: ArmState, tasks: Sequence[PairTask], answers: Sequence[Comparison]
@@ -528,7 +526,7 @@ class Gym:
             for a, b, p in zip(first, second, panel_vote(verdicts), strict=True):
                 data.add(a, b, float(p))
         else:
-            confidence = np.array([c.metadata["confidence"] for c in verdicts[-1]])
+            confidence = np.abs(2 * _p_first(verdicts[-1]) - 1)
             with self.timer.stage("route"):
                 routed = sorted(
                     np.argsort(confidence, kind="stable")[: config.routed_pairs].tolist()
@@ -549,11 +547,10 @@ class Gym:
             if config.algorithm == "dpo":
                 loss = dpo_train(arm.policy, reference, arm.optimiser, data, config, arm.rng)
             else:
-                reward = (
-                    checkbox_score
-                    if arm.name == "checkbox"
-                    else self._reward_judge(arm).model.reward
-                )
+                reward = checkbox_score
+                if arm.name == "anchored":
+                    assert arm.reward_model is not None
+                    reward = arm.reward_model.reward
                 loss = grpo_train(
                     arm.policy, reference, arm.optimiser, reward, config, arm.generator
                 )

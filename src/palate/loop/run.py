@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rfc8785
 import yaml
@@ -42,6 +42,9 @@ from palate.schema import Comparison, Prompt
 from palate.store import Store
 from palate.store.rubrics import save_rubric
 from palate.train.checkpoint import checkpoint_hash
+
+if TYPE_CHECKING:
+    from palate.scale import GeneratorPool
 
 STAGES = (
     "generate-candidate",
@@ -114,6 +117,7 @@ class LoopRunner:
     ) -> None:
         self.config = config
         self.ray = ray  # generation and local judges on this Ray cluster (same outputs)
+        self._pool: GeneratorPool | None = None  # generation actors, shared between stages
         self.store = store
         self.ledger = Ledger(store)
         self.book = StageBook(self.ledger, config.name)
@@ -173,11 +177,12 @@ class LoopRunner:
                     spec.model, name=spec.name, batch_size=gen.batch_size, device=gen.device
                 )
             else:
-                from palate.scale import RayGenerator
+                from palate.scale import GeneratorPool, RayGenerator
 
+                self._pool = self._pool or GeneratorPool(self.ray)
                 generator = RayGenerator(
                     spec.model,
-                    address=self.ray,
+                    pool=self._pool,
                     name=spec.name,
                     batch_size=gen.batch_size,
                     device=gen.device,
@@ -210,6 +215,7 @@ class LoopRunner:
         dataset = self._dataset("judged", fp)
 
         def body() -> tuple[dict[str, Any], list[EntityRef], list[EntityRef]]:
+            self._release_pool()  # local judges need the cluster's slots
             rubric = load_rubric(config.rubric)
             version = save_rubric(self.store, rubric, config.rubric.read_text(encoding="utf-8"))
             judge = load_judge(config.judges, self.store, rubric, ray=self.ray)
@@ -404,6 +410,13 @@ class LoopRunner:
             return self._run()
         except LabelsPending as pending:
             return LoopResult(self.config.name, "waiting", [str(pending)], self.reports)
+        finally:
+            self._release_pool()
+
+    def _release_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     def _run(self) -> LoopResult:
         config = self.config

@@ -39,7 +39,7 @@ def open_project(
     admin = studio.user_by_name(spec.admin)
     if admin is None or admin.role != "admin":
         raise InputError(f"no studio admin named {spec.admin!r}", field="labels.studio.admin")
-    project = ProjectIn(
+    spec_in = ProjectIn(
         name=name,
         dataset=dataset,
         rubric=rubric,
@@ -47,7 +47,7 @@ def open_project(
         overlap=spec.overlap,
         seed=spec.seed,
     )
-    return create_project(studio, project, admin.id)
+    return create_project(studio, spec_in, admin.id)
 
 
 def read_labels(store: Store, project_id: int, dataset: str) -> int:

@@ -2,7 +2,7 @@
 where the cluster has GPUs, else one per CPU, with the same outputs as a local run."""
 
 from palate.scale.cluster import connect
-from palate.scale.generation import RayGenerator
+from palate.scale.generation import GeneratorPool, RayGenerator
 from palate.scale.judging import RayJudge
 
-__all__ = ["RayGenerator", "RayJudge", "connect"]
+__all__ = ["GeneratorPool", "RayGenerator", "RayJudge", "connect"]
