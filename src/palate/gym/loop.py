@@ -29,8 +29,10 @@ import numpy.typing as npt
 import torch
 from scipy.stats import norm
 
+from palate.generate import generate
+from palate.generate.jobs import SamplingSettings
 from palate.gym.config import GymConfig
-from palate.gym.domain import PROMPT, Poem, parse, render
+from palate.gym.domain import MAX_LINES, PROMPT, Poem, parse, render
 from palate.gym.experts import Population
 from palate.gym.judges import (
     CheckboxJudge,
@@ -40,7 +42,7 @@ from palate.gym.judges import (
     checkbox_score,
 )
 from palate.gym.losses import dpo_loss, group_advantages, grpo_loss
-from palate.gym.policy import Policy, frozen_copy, kl_from, starting_policy
+from palate.gym.policy import Policy, PolicyGenerator, frozen_copy, kl_from, starting_policy
 from palate.gym.summary import checks
 from palate.judges.base import PairTask, PairwiseJudge
 from palate.judges.reward_model import RewardModelJudge
@@ -492,6 +494,23 @@ class Gym:
             )
         return batch
 
+    def _generate(self, arm: ArmState, r: int, model: str, n: int) -> tuple[list[Poem], EntityRef]:
+        """The round's poems, generated and stored by ``palate.generate`` from the arm's
+        policy (read back from the store, as the rest of the loop reads them)."""
+        dataset = self._dataset(arm.name, f"poems-r{r}")
+        prompts = [
+            Prompt(id=f"{self.prefix}-{arm.name}-r{r}-poem-{i:04d}", text=PROMPT) for i in range(n)
+        ]
+        writer = PolicyGenerator(
+            arm.policy, name=model, checkpoint=arm.checkpoint, generator=arm.generator
+        )
+        settings = SamplingSettings(
+            temperature=1.0, max_new_tokens=MAX_LINES + 1, seed=self.config.seed
+        )
+        generate(self.store, writer, prompts, dataset, settings=settings)
+        poems = [parse(g.response.text or "") for g in self.store.iter_generations(dataset)]
+        return poems, self.ledger.dataset_rows(dataset)
+
     def _round(
         self,
         arm: ArmState,
@@ -503,7 +522,7 @@ class Gym:
         config = self.config
         model = f"{arm.name}-r{r - 1}"
         with self.timer.stage("generate"):
-            poems = arm.policy.sample(2 * config.pairs_per_round, arm.generator)
+            poems, written = self._generate(arm, r, model, 2 * config.pairs_per_round)
         first, second = poems[0::2], poems[1::2]
         tasks = _tasks(
             first,
@@ -519,7 +538,7 @@ class Gym:
         with self.timer.stage("judge"):
             verdicts = _judge(panel, tasks)
         judged = self._store(self._dataset(arm.name, "judges"), [c for v in verdicts for c in v])
-        used = [judged, self._judge_config(panel)]
+        used = [written, judged, self._judge_config(panel)]
         data = Labelled()
         routed: list[int] = []
         if arm.name == "checkbox":
