@@ -70,6 +70,7 @@ class StageReport:
     ran: bool
     seconds: float
     outputs: dict[str, Any]
+    bookkeeping: float = 0.0  # of ``seconds``: finding the stage's record, writing it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +78,7 @@ class StageReport:
             "fingerprint": self.fingerprint,
             "ran": self.ran,
             "seconds": round(self.seconds, 3),
+            "bookkeeping_s": round(self.bookkeeping, 4),
             "outputs": self.outputs,
         }
 
@@ -140,14 +142,20 @@ class LoopRunner:
         """Skip a stage finished with this fingerprint, else run and record it."""
         started = time.perf_counter()
         done = self.book.finished(stage, fp)
+        looked_up = time.perf_counter()
         if done is not None:
-            self.reports.append(StageReport(stage, fp, False, 0.0, done))
+            lookup = looked_up - started
+            self.reports.append(StageReport(stage, fp, False, lookup, done, lookup))
             self._tick(stage, 1, 1)
             return done
         outputs, used, generated = body()
-        seconds = time.perf_counter() - started
-        self.book.record(stage, fp, outputs, used=used, generated=generated, seconds=seconds)
-        self.reports.append(StageReport(stage, fp, True, seconds, outputs))
+        worked = time.perf_counter()
+        self.book.record(
+            stage, fp, outputs, used=used, generated=generated, seconds=worked - started
+        )
+        finished = time.perf_counter()
+        bookkeeping = (looked_up - started) + (finished - worked)
+        self.reports.append(StageReport(stage, fp, True, finished - started, outputs, bookkeeping))
         return outputs
 
     def _tick(self, stage: str, done: int, total: int) -> None:
