@@ -48,6 +48,7 @@ from palate.judges.base import PairTask, PairwiseJudge
 from palate.judges.reward_model import RewardModelJudge
 from palate.ledger import EntityRef, Ledger
 from palate.routing import RewardHackingAlarm
+from palate.routing.signals import signal_confidence
 from palate.rubric import example_rubric_path, load_rubric, rubric_version
 from palate.schema import Comparison, Prompt, Response, Source
 from palate.schema.hashing import canonical_bytes
@@ -545,7 +546,8 @@ class Gym:
             for a, b, p in zip(first, second, panel_vote(verdicts), strict=True):
                 data.add(a, b, float(p))
         else:
-            confidence = np.abs(2 * _p_first(verdicts[-1]) - 1)
+            # the confidence signal palate.routing's cascade reads (here max(p, 1 − p))
+            confidence = np.array([signal_confidence(v) for v in verdicts[-1]], dtype=float)
             with self.timer.stage("route"):
                 routed = sorted(
                     np.argsort(confidence, kind="stable")[: config.routed_pairs].tolist()
