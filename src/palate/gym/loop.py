@@ -9,6 +9,17 @@ then trains on expert truth plus the reward model's verdicts, each weighted by i
 Each round both arms are evaluated against the hidden gold (the population's mean preference)
 on fresh pairs against the starting policy, and a few of those pairs go to one expert each so
 the reward-hacking alarm can compare the arm's proxy with human judgement.
+
+The machinery is the product's: the policy writes each round's poems through
+``palate.generate`` (``PolicyGenerator``), the reward model judges as
+``palate.judges.reward_model.RewardModelJudge``, routing reads ``palate.routing``'s confidence
+signal, truth is ``palate.stats.truth`` and the alarm ``palate.routing``'s. What stays the gym's
+own, and why: routing spends a fixed number of expert labels per round on the least confident
+pairs (the two arms are compared at equal human budget; a certified cascade threshold would
+need a calibration sample drawn at random, while the gym's labelled pairs are chosen for being
+uncertain), and training is the gym's DPO/GRPO on a GRU over whole lines (``palate.train``
+wraps TRL trainers for transformers checkpoints; ``tests/gym/test_losses.py`` checks the
+gym's losses equal TRL's on identical batches).
 """
 
 from __future__ import annotations
