@@ -13,8 +13,9 @@ multiple of the baseline's (target: at least 0.8).
 
 Bookkeeping: one loop iteration (tiny models, loopback judge, simulated raters) is run, then
 run again with --resume: the second run does only bookkeeping (reading the ledger,
-fingerprints, checkpoint hashes, prompts) and skips every stage. Seconds per stage of each,
-and the share of a stage's time that bookkeeping is.
+fingerprints, checkpoint hashes, prompts) and skips every stage. Per stage of the full run:
+its seconds, and of them its own bookkeeping (finding its ledger record and writing the new
+one); then seconds per stage of each run, and the resumed run's time over the full run's.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from tests.train.tiny import WORDS, build_tiny_model  # noqa: E402
 from palate.generate import LocalGenerator, generate  # noqa: E402
 from palate.generate.jobs import SamplingSettings  # noqa: E402
 from palate.loop import LoopRunner, load_loop  # noqa: E402
+from palate.loop.run import LoopResult  # noqa: E402
 from palate.schema import Prompt  # noqa: E402
 from palate.store import Store  # noqa: E402
 from palate.testing.loopback import LoopbackServer, Script  # noqa: E402
@@ -95,7 +97,7 @@ def palate_generate(model_dir: Path, chosen: list[Prompt], url: str) -> tuple[in
         return result.completion_tokens, time.perf_counter() - started
 
 
-def bookkeeping(folder: Path, models: tuple[Path, Path]) -> tuple[float, float, int]:
+def bookkeeping(folder: Path, models: tuple[Path, Path]) -> tuple[float, float, LoopResult]:
     with LoopbackServer(Script(verdict="longer")) as server:
         loop = load_loop(write_loop(folder / "loop", models, server.base_url))
         url = f"sqlite:///{folder / 'loop.db'}"
@@ -107,7 +109,16 @@ def bookkeeping(folder: Path, models: tuple[Path, Path]) -> tuple[float, float, 
             started = time.perf_counter()
             LoopRunner(loop, store, resume=True).run()
             resumed = time.perf_counter() - started
-    return full, resumed, len(result.stages)
+    return full, resumed, result
+
+
+def per_stage(result: LoopResult) -> None:
+    """Each stage's time in the full run and the part of it that is the stage's own
+    bookkeeping (finding its ledger record, writing the new one)."""
+    print(f"{'stage':<24}{'seconds':>9}{'bookkeeping':>13}{'share':>8}")
+    for s in result.stages:
+        share = s.bookkeeping / s.seconds if s.seconds else 0.0
+        print(f"{s.stage:<24}{s.seconds:>9.3f}{s.bookkeeping:>13.4f}{share:>8.1%}")
 
 
 def main() -> None:
@@ -133,7 +144,9 @@ def main() -> None:
             f"= {ours_rate:,.0f} tokens/s"
         )
         print(f"palate / bare: {ours_rate / bare_rate:.2f} (target >= 0.8)")
-        full, resumed, stages = bookkeeping(folder, (model, baseline))
+        full, resumed, result = bookkeeping(folder, (model, baseline))
+        stages = len(result.stages)
+        per_stage(result)
         print(
             f"loop: {stages} stages, full run {full:.2f} s ({full / stages:.2f} s/stage); "
             f"resumed, bookkeeping only: {resumed:.2f} s ({resumed / stages:.3f} s/stage); "

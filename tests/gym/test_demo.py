@@ -63,8 +63,18 @@ def test_dpo_variant_runs_and_records_every_round(tmp_path: Path) -> None:
     start = result.summary["arms"]["anchored"]["final_checkpoint"]
     assert start != result.summary["arms"]["checkbox"]["final_checkpoint"]
     # warm-up, start, and one record per arm per round; the stored judgements each come with
-    # the record that accounts for them (gym.store)
-    activities = [e.record["activity"] for e in Ledger(store).entries()]
-    rounds_and_setup = [a for a in activities if a != "gym.store"]
+    # the record that accounts for them (gym.store), each round's poems with palate
+    # generate's record (generate), naming the policy checkpoint they came from
+    entries = list(Ledger(store).entries())
+    activities = [e.record["activity"] for e in entries]
+    rounds_and_setup = [a for a in activities if a not in ("gym.store", "generate")]
     assert len(rounds_and_setup) == 2 + 2 * 2 and "gym.store" in activities
+    generated = [e.record for e in entries if e.record["activity"] == "generate"]
+    assert len(generated) == 2 * 2
+    checkpoints = {
+        ref["hash"] for record in generated for ref in record["used"] if ref["kind"] == "checkpoint"
+    }
+    assert len(checkpoints) == 3  # the start (round 1 of both arms), then each arm's own
+    poems = store.count("gym-s0-anchored-poems-r2")
+    assert poems == 2 * config.pairs_per_round
     assert result.summary["ledger"] == {"ok": True, "records_added": len(activities)}

@@ -42,17 +42,33 @@ def generate_command(
         int, typer.Option("--batch-size", min=1, help="Local model: prompts per batch.")
     ] = 16,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:1, ...")] = "auto",
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="Local model on a Ray cluster (auto, ray://HOST:PORT, local): one actor per "
+            "GPU, the same responses as a local run.",
+        ),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Generate responses and store them with model, checkpoint hash, sampling and seed."""
     if (model is None) == (endpoint is None):
         raise typer.BadParameter("give exactly one of --model or --endpoint")
+    if ray is not None and model is None:
+        raise typer.BadParameter("--ray runs a local --model (an endpoint scales itself)")
     store = open_store(db, create=True)
     generator: Generator
     try:
         chosen = load_prompts(store, prompts)
-        if model is not None:
+        if model is not None and ray is not None:
+            from palate.scale import RayGenerator
+
+            generator = RayGenerator(
+                model, address=ray, name=name, batch_size=batch_size, device=device
+            )
+        elif model is not None:
             generator = LocalGenerator(model, name=name, batch_size=batch_size, device=device)
         else:
             assert endpoint is not None

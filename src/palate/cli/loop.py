@@ -22,6 +22,14 @@ def run_command(
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip stages finished with the same inputs.")
     ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="Ray cluster (auto, ray://HOST:PORT, local) to generate and run local judges "
+            "on: one actor per GPU, the same outputs.",
+        ),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -41,7 +49,7 @@ def run_command(
             def progress(stage: str, done: int, total: int) -> None:
                 bar.update(tasks[stage], completed=done, total=total)
 
-            result = LoopRunner(config, store, resume=resume, progress=progress).run()
+            result = LoopRunner(config, store, resume=resume, progress=progress, ray=ray).run()
         result.summary = write_summary(result, config.work_dir / f"{config.name}-summary.html")
     finally:
         store.close()

@@ -10,7 +10,7 @@ prompts, the checkpoint and the rows this run added.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +68,19 @@ def _done(
     }
 
 
+def _answers(
+    generator: Generator, batches: Sequence[tuple[int, list[Job]]], settings: SamplingSettings
+) -> Iterator[list[Generation]]:
+    """Each batch's generations in order: a pool (``RayGenerator``) works on several batches
+    at once, any other generator answers them one by one."""
+    parallel = getattr(generator, "generate_batches", None)
+    if parallel is not None:
+        yield from parallel(batches, settings)
+        return
+    for batch, chunk in batches:
+        yield generator.generate(chunk, settings, batch)
+
+
 def generate(
     store: Store,
     generator: Generator,
@@ -86,11 +99,16 @@ def generate(
     before = ledger.dataset_last_id(dataset)
     generated = tokens = 0
     size = generator.batch_size
-    for batch, start in enumerate(range(0, len(jobs), size)):
-        chunk = jobs[start : start + size]
-        if all((job.prompt.key, job.sample) in done for job in chunk):
-            continue
-        results: list[Generation] = generator.generate(chunk, settings, batch)
+    batches = [
+        (batch, jobs[start : start + size]) for batch, start in enumerate(range(0, len(jobs), size))
+    ]
+    todo = [
+        (batch, chunk)
+        for batch, chunk in batches
+        if not all((job.prompt.key, job.sample) in done for job in chunk)
+    ]
+    for (batch, _), results in zip(todo, _answers(generator, todo, settings), strict=True):
+        start = batch * size
         store.add_records(dataset, results)
         generated += sum(1 for g in results if (g.prompt.key, g.sample) not in done)
         tokens += sum(g.completion_tokens or 0 for g in results)

@@ -1,6 +1,8 @@
 """Cheap judges for the gym: checkbox judges, a position-biased judge, and a reward model fitted
-on a few expert labels. All implement ``palate.judges.base.PairwiseJudge`` and read the poems'
-text, as a real judge would.
+on a few expert labels. The judges implement ``palate.judges.base.PairwiseJudge`` and read the
+poems' text, as a real judge would; the reward model judges through palate's own
+``palate.judges.reward_model.RewardModelJudge`` (``RewardModelJudge.of``), as any reward model
+does.
 
 The reward model is a Bradley-Terry model that is linear in poem features (which lines occur,
 length, moon count, rhymes, repeats), fitted by L2-penalised logistic regression. The shared
@@ -171,23 +173,11 @@ class RewardModel:
     def reward(self, poems: Sequence[Poem]) -> FloatArray:
         return np.asarray(reward_features(poems) @ self.weights)
 
+    def score(self, prompts: Sequence[str], responses: Sequence[str]) -> FloatArray:
+        """The reward of each response's poem: what makes this model a
+        ``palate.judges.reward_model.Scorer`` (every prompt is the moon prompt)."""
+        return self.reward([parse(text) for text in responses])
+
     def preference(self, first: Sequence[Poem], second: Sequence[Poem]) -> FloatArray:
         """P(first beats second) per pair."""
         return np.asarray(expit(self.reward(first) - self.reward(second)))
-
-
-@dataclass
-class RewardModelJudge:
-    """A judge backed by a ``RewardModel``; ``metadata["confidence"]`` is |2p − 1|, the
-    margin signal routing reads."""
-
-    source: Source
-    model: RewardModel
-
-    async def judge_pair(self, task: PairTask) -> Comparison:
-        try:
-            first, second = _shown_poems(task)
-        except ValueError as exc:
-            return _unscored(task, self.source, str(exc))
-        p = float(self.model.preference([first], [second])[0])
-        return _outcome(task, self.source, p, 1 - p, p_first=p, confidence=abs(2 * p - 1))

@@ -9,6 +9,17 @@ then trains on expert truth plus the reward model's verdicts, each weighted by i
 Each round both arms are evaluated against the hidden gold (the population's mean preference)
 on fresh pairs against the starting policy, and a few of those pairs go to one expert each so
 the reward-hacking alarm can compare the arm's proxy with human judgement.
+
+The machinery is the product's: the policy writes each round's poems through
+``palate.generate`` (``PolicyGenerator``), the reward model judges as
+``palate.judges.reward_model.RewardModelJudge``, routing reads ``palate.routing``'s confidence
+signal, truth is ``palate.stats.truth`` and the alarm ``palate.routing``'s. What stays the gym's
+own, and why: routing spends a fixed number of expert labels per round on the least confident
+pairs (the two arms are compared at equal human budget; a certified cascade threshold would
+need a calibration sample drawn at random, while the gym's labelled pairs are chosen for being
+uncertain), and training is the gym's DPO/GRPO on a GRU over whole lines (``palate.train``
+wraps TRL trainers for transformers checkpoints; ``tests/gym/test_losses.py`` checks the
+gym's losses equal TRL's on identical batches).
 """
 
 from __future__ import annotations
@@ -29,23 +40,26 @@ import numpy.typing as npt
 import torch
 from scipy.stats import norm
 
+from palate.generate import generate
+from palate.generate.jobs import SamplingSettings
 from palate.gym.config import GymConfig
-from palate.gym.domain import PROMPT, Poem, parse, render
+from palate.gym.domain import MAX_LINES, PROMPT, Poem, parse, render
 from palate.gym.experts import Population
 from palate.gym.judges import (
     CheckboxJudge,
     PositionBiasedJudge,
     RewardModel,
-    RewardModelJudge,
     checkbox_judges,
     checkbox_score,
 )
 from palate.gym.losses import dpo_loss, group_advantages, grpo_loss
-from palate.gym.policy import Policy, frozen_copy, kl_from, starting_policy
+from palate.gym.policy import Policy, PolicyGenerator, frozen_copy, kl_from, starting_policy
 from palate.gym.summary import checks
 from palate.judges.base import PairTask, PairwiseJudge
+from palate.judges.reward_model import RewardModelJudge
 from palate.ledger import EntityRef, Ledger
 from palate.routing import RewardHackingAlarm
+from palate.routing.signals import signal_confidence
 from palate.rubric import example_rubric_path, load_rubric, rubric_version
 from palate.schema import Comparison, Prompt, Response, Source
 from palate.schema.hashing import canonical_bytes
@@ -190,9 +204,7 @@ def _outcomes(comparisons: Sequence[Comparison]) -> FloatArray:
 
 def _p_first(comparisons: Sequence[Comparison]) -> FloatArray:
     """A reward-model judge's P(first response in data order is better)."""
-    shown = np.array([c.metadata["p_first"] for c in comparisons])
-    swapped = np.array([c.presentation_order == [1, 0] for c in comparisons])
-    return np.asarray(np.where(swapped, 1 - shown, shown))
+    return np.array([c.call.preference if c.call else 0.5 for c in comparisons], dtype=float)
 
 
 def panel_vote(verdicts: Sequence[Sequence[Comparison]]) -> FloatArray:
@@ -357,7 +369,7 @@ class Gym:
         described = []
         for judge in judges:
             entry: dict[str, Any] = judge.source.model_dump()
-            if isinstance(judge, RewardModelJudge):
+            if isinstance(judge, RewardModelJudge) and isinstance(judge.model, RewardModel):
                 entry["weights"] = _sha256(judge.model.weights.tobytes())
             described.append(entry)
         body = {"judges": described, "rubric": self.rubric}
@@ -460,7 +472,7 @@ class Gym:
         assert arm.reward_model is not None
         version = _sha256(arm.reward_model.weights.tobytes())[:16]
         source = Source(kind="judge", name="reward-model", version=version)
-        return RewardModelJudge(source, arm.reward_model)
+        return RewardModelJudge.of(arm.reward_model, source)
 
     def _learn_truth(
         self, arm: ArmState, tasks: Sequence[PairTask], answers: Sequence[Comparison]
@@ -494,6 +506,23 @@ class Gym:
             )
         return batch
 
+    def _generate(self, arm: ArmState, r: int, model: str, n: int) -> tuple[list[Poem], EntityRef]:
+        """The round's poems, generated and stored by ``palate.generate`` from the arm's
+        policy (read back from the store, as the rest of the loop reads them)."""
+        dataset = self._dataset(arm.name, f"poems-r{r}")
+        prompts = [
+            Prompt(id=f"{self.prefix}-{arm.name}-r{r}-poem-{i:04d}", text=PROMPT) for i in range(n)
+        ]
+        writer = PolicyGenerator(
+            arm.policy, name=model, checkpoint=arm.checkpoint, generator=arm.generator
+        )
+        settings = SamplingSettings(
+            temperature=1.0, max_new_tokens=MAX_LINES + 1, seed=self.config.seed
+        )
+        generate(self.store, writer, prompts, dataset, settings=settings)
+        poems = [parse(g.response.text or "") for g in self.store.iter_generations(dataset)]
+        return poems, self.ledger.dataset_rows(dataset)
+
     def _round(
         self,
         arm: ArmState,
@@ -505,7 +534,7 @@ class Gym:
         config = self.config
         model = f"{arm.name}-r{r - 1}"
         with self.timer.stage("generate"):
-            poems = arm.policy.sample(2 * config.pairs_per_round, arm.generator)
+            poems, written = self._generate(arm, r, model, 2 * config.pairs_per_round)
         first, second = poems[0::2], poems[1::2]
         tasks = _tasks(
             first,
@@ -521,14 +550,15 @@ class Gym:
         with self.timer.stage("judge"):
             verdicts = _judge(panel, tasks)
         judged = self._store(self._dataset(arm.name, "judges"), [c for v in verdicts for c in v])
-        used = [judged, self._judge_config(panel)]
+        used = [written, judged, self._judge_config(panel)]
         data = Labelled()
         routed: list[int] = []
         if arm.name == "checkbox":
             for a, b, p in zip(first, second, panel_vote(verdicts), strict=True):
                 data.add(a, b, float(p))
         else:
-            confidence = np.array([c.metadata["confidence"] for c in verdicts[-1]])
+            # the confidence signal palate.routing's cascade reads (here max(p, 1 − p))
+            confidence = np.array([signal_confidence(v) for v in verdicts[-1]], dtype=float)
             with self.timer.stage("route"):
                 routed = sorted(
                     np.argsort(confidence, kind="stable")[: config.routed_pairs].tolist()
@@ -549,11 +579,10 @@ class Gym:
             if config.algorithm == "dpo":
                 loss = dpo_train(arm.policy, reference, arm.optimiser, data, config, arm.rng)
             else:
-                reward = (
-                    checkbox_score
-                    if arm.name == "checkbox"
-                    else self._reward_judge(arm).model.reward
-                )
+                reward = checkbox_score
+                if arm.name == "anchored":
+                    assert arm.reward_model is not None
+                    reward = arm.reward_model.reward
                 loss = grpo_train(
                     arm.policy, reference, arm.optimiser, reward, config, arm.generator
                 )

@@ -18,7 +18,9 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from palate.gym.domain import BOS, EOS, LINES, MAX_LINES, VOCAB, Image, Poem
+from palate.generate.jobs import Job, SamplingSettings
+from palate.gym.domain import BOS, EOS, LINES, MAX_LINES, VOCAB, Image, Poem, render
+from palate.schema import Generation, Response, Sampling
 
 
 class PolicyConfig(BaseModel):
@@ -138,3 +140,48 @@ def kl_from(policy: Policy, reference: Policy, poems: Sequence[Poem]) -> float:
     logp, mask = policy.sequence_logps(poems)
     ref, _ = reference.sequence_logps(poems)
     return float(((logp - ref) * mask).sum(dim=1).mean())
+
+
+class PolicyGenerator:
+    """The policy as a ``palate.generate`` generator, so the gym's poems are generated and
+    stored as ``palate generate`` stores a model's responses (with the checkpoint's hash and
+    the sampling settings). Poems come from the arm's own torch stream, one ``sample`` call
+    per batch, so they are the poems ``Policy.sample`` draws."""
+
+    backend = "palate.gym"
+
+    def __init__(
+        self, policy: Policy, *, name: str, checkpoint: str, generator: torch.Generator
+    ) -> None:
+        self.policy = policy
+        self.name = name
+        self.checkpoint_hash: str | None = checkpoint
+        self.batch_size = 1 << 20  # one batch: a round's poems in one draw
+        self.stream = generator
+
+    def generate(
+        self, jobs: Sequence[Job], settings: SamplingSettings, batch: int
+    ) -> list[Generation]:
+        poems = self.policy.sample(len(jobs), self.stream)
+        sampling = Sampling(
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            max_new_tokens=settings.max_new_tokens,
+            seed=settings.seed,
+        )
+        return [
+            Generation(
+                prompt=job.prompt,
+                response=Response(model=self.name, text=render(poem)),
+                sample=job.sample,
+                checkpoint_hash=self.checkpoint_hash,
+                backend=self.backend,
+                sampling=sampling,
+                finish_reason="stop" if len(poem) < MAX_LINES else "length",
+                completion_tokens=len(poem) + 1,
+            )
+            for job, poem in zip(jobs, poems, strict=True)
+        ]
+
+    def close(self) -> None:
+        """Nothing to release: the policy belongs to its arm."""

@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -304,21 +304,38 @@ class EmbeddingRewardModel:
         return digest.hexdigest()
 
 
+class Scorer(Protocol):
+    """A reward model: one score per (prompt, response); differences are Bradley-Terry
+    log-odds."""
+
+    def score(self, prompts: Sequence[str], responses: Sequence[str]) -> NDArray[np.float64]: ...
+
+
 class RewardModelJudge(JudgeResources):
-    """A saved `EmbeddingRewardModel` as a pairwise and pointwise judge.
+    """A reward model as a pairwise and pointwise judge: a saved `EmbeddingRewardModel`
+    (from a config), or any other ``Scorer`` (``of``; the taste gym's poem-feature model).
 
     Pairwise: the score margin is Bradley-Terry log-odds, so P(first better) =
-    sigmoid(margin); a margin no larger than ``tie_margin`` in size is a tie. It sees both
-    responses independently, so it has no position bias by construction.
+    sigmoid(margin) (``call.preference``); a margin no larger than ``tie_margin`` in size is a
+    tie. It sees both responses independently, so it has no position bias by construction.
     Pointwise: the raw reward, for the overall judgement only (it has no rubric dimensions).
     """
 
     def __init__(self, config: RewardModelJudgeConfig) -> None:
         from palate.judges.config import config_hash
 
-        self.config = config
-        self.model = EmbeddingRewardModel.load(config.model_path)
+        self.config: RewardModelJudgeConfig | None = config
+        self.model: Scorer = EmbeddingRewardModel.load(config.model_path)
         self.source = Source(kind="judge", name=config.name, version=config_hash(config))
+        self.tie_margin = config.tie_margin
+
+    @classmethod
+    def of(cls, model: Scorer, source: Source, *, tie_margin: float = 0.0) -> RewardModelJudge:
+        """A judge of a reward model held in memory, named by ``source``."""
+        judge = cls.__new__(cls)
+        judge.config, judge.model, judge.source = None, model, source
+        judge.tie_margin = tie_margin
+        return judge
 
     async def _score(self, prompt: str, responses: list[str]) -> NDArray[np.float64]:
         import asyncio
@@ -340,7 +357,7 @@ class RewardModelJudge(JudgeResources):
             preference=float(expit(margin)),
             raw_output=json.dumps({"scores": [float(s) for s in scores]}),
         )
-        verdict = outcome(margin, self.config.tie_margin)
+        verdict = outcome(margin, self.tie_margin)
         return Comparison(call=call, metadata={"margin": margin}, **verdict, **common)
 
     async def judge_point(self, task: PointTask) -> list[Rating]:

@@ -75,6 +75,18 @@ class SimulatedRaters(_Strict):
     seed: int = Field(default=0, description="Seeds every rater's draws.")
 
 
+class StudioLabels(_Strict):
+    """Escalations become a studio project (created by the route stage); the labels stage
+    reads the raters' answers back once every assignment is answered or skipped."""
+
+    admin: str = Field(min_length=1, description="The studio admin the project is created by.")
+    raters: list[str] | None = Field(
+        default=None, description="Rater names (default: every rater of the studio)."
+    )
+    overlap: int = Field(default=2, ge=1, le=50, description="Raters per escalated item.")
+    seed: int = Field(default=0, ge=0, description="Seed of assignment and presentation order.")
+
+
 class LabelsSpec(_Strict):
     """Where the human labels of escalated items come from: exactly one source."""
 
@@ -82,11 +94,14 @@ class LabelsSpec(_Strict):
         default=None, description="A file of human comparisons (any importable format)."
     )
     simulated: SimulatedRaters | None = Field(default=None, description="Simulated raters.")
+    studio: StudioLabels | None = Field(
+        default=None, description="Raters in the studio, through a project of the escalations."
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> LabelsSpec:
-        if (self.file is None) == (self.simulated is None):
-            raise ValueError("give exactly one of file or simulated")
+        if sum(s is not None for s in (self.file, self.simulated, self.studio)) != 1:
+            raise ValueError("give exactly one of file, simulated or studio")
         return self
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from palate.errors import PalateError
-from palate.judges.base import PairTask, PairwiseJudge
-from palate.judges.config import OpenAIJudgeConfig, load_judge_config
+from palate.judges.base import JudgeResources, PairTask, PairwiseJudge
+from palate.judges.config import HFJudgeConfig, OpenAIJudgeConfig, load_judge_config
 from palate.judges.loading import load
 from palate.judges.openai_judge import OpenAIJudge
 from palate.judges.panel import Panel
@@ -31,17 +31,34 @@ WRITE_BATCH = 8
 Progress = Callable[[int, int], None]
 
 
-def load_judge(paths: Sequence[Path], store: Store, rubric: Rubric) -> PairwiseJudge:
-    """One judge per config, combined as a panel when there are several."""
+def load_judge(
+    paths: Sequence[Path], store: Store, rubric: Rubric, *, ray: str | None = None
+) -> PairwiseJudge:
+    """One judge per config, combined as a panel when there are several: OpenAI-compatible
+    judges (calls cached in the store) and local ``hf`` judges, on Ray actors when ``ray``
+    names a cluster. A relative ``model_path`` is read against the judge file's folder."""
     judges: list[PairwiseJudge] = []
     for path in paths:
         config = load_judge_config(path)
-        if not isinstance(config, OpenAIJudgeConfig):
-            raise PalateError(f"{path}: the loop runs OpenAI-compatible judges (kind: openai)")
-        judge = load(config)
-        assert isinstance(judge, OpenAIJudge)
-        judge.use(store, rubric)
-        judges.append(judge)
+        if isinstance(config, OpenAIJudgeConfig):
+            judge = load(config)
+            assert isinstance(judge, OpenAIJudge)
+            judge.use(store, rubric)
+            judges.append(judge)
+        elif isinstance(config, HFJudgeConfig):
+            if not config.model_path.is_absolute():
+                local = (path.parent / config.model_path).resolve()
+                config = config.model_copy(update={"model_path": local})
+            if ray is not None:
+                from palate.scale import RayJudge
+
+                judges.append(RayJudge(config, address=ray, rubric=rubric))
+            else:
+                from palate.judges.hf import TransformersJudge
+
+                judges.append(TransformersJudge(config, rubric=rubric))
+        else:
+            raise PalateError(f"{path}: the loop runs judges of kind openai or hf")
     return judges[0] if len(judges) == 1 else Panel(judges)
 
 
@@ -107,8 +124,9 @@ async def _judge_all(
     finally:
         if pending:
             store.add_records(out, pending)
-        for member in _members(judge):
-            await member.aclose()
+        for member in judge.judges if isinstance(judge, Panel) else [judge]:
+            if isinstance(member, JudgeResources):
+                await member.aclose()
     return done
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rfc8785
 import yaml
@@ -26,7 +26,7 @@ from palate.evals.evaluation import EvalSpec
 from palate.evals.gate import GatePolicy, load_policy
 from palate.evals.ledgered import POLICY_KIND, check_gate, register_policy, run_recorded_eval
 from palate.generate import LocalGenerator, generate
-from palate.generate.jobs import SamplingSettings
+from palate.generate.jobs import Generator, SamplingSettings
 from palate.generate.prompts import load_prompts
 from palate.judges.config import config_hash, load_judge_config
 from palate.ledger import EntityRef, Ledger
@@ -36,11 +36,15 @@ from palate.loop.labels import collect_labels, majority
 from palate.loop.pairing import pair_generations
 from palate.loop.routing import item_key, route
 from palate.loop.stages import StageBook, fingerprint
+from palate.loop.studio import LabelsPending, open_project, project_name, read_labels
 from palate.rubric import load_rubric, rubric_version
 from palate.schema import Comparison, Prompt
 from palate.store import Store
 from palate.store.rubrics import save_rubric
 from palate.train.checkpoint import checkpoint_hash
+
+if TYPE_CHECKING:
+    from palate.scale import GeneratorPool
 
 STAGES = (
     "generate-candidate",
@@ -66,6 +70,7 @@ class StageReport:
     ran: bool
     seconds: float
     outputs: dict[str, Any]
+    bookkeeping: float = 0.0  # of ``seconds``: finding the stage's record, writing it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +78,7 @@ class StageReport:
             "fingerprint": self.fingerprint,
             "ran": self.ran,
             "seconds": round(self.seconds, 3),
+            "bookkeeping_s": round(self.bookkeeping, 4),
             "outputs": self.outputs,
         }
 
@@ -109,8 +115,11 @@ class LoopRunner:
         *,
         resume: bool = False,
         progress: Progress | None = None,
+        ray: str | None = None,
     ) -> None:
         self.config = config
+        self.ray = ray  # generation and local judges on this Ray cluster (same outputs)
+        self._pool: GeneratorPool | None = None  # generation actors, shared between stages
         self.store = store
         self.ledger = Ledger(store)
         self.book = StageBook(self.ledger, config.name)
@@ -133,14 +142,20 @@ class LoopRunner:
         """Skip a stage finished with this fingerprint, else run and record it."""
         started = time.perf_counter()
         done = self.book.finished(stage, fp)
+        looked_up = time.perf_counter()
         if done is not None:
-            self.reports.append(StageReport(stage, fp, False, 0.0, done))
+            lookup = looked_up - started
+            self.reports.append(StageReport(stage, fp, False, lookup, done, lookup))
             self._tick(stage, 1, 1)
             return done
         outputs, used, generated = body()
-        seconds = time.perf_counter() - started
-        self.book.record(stage, fp, outputs, used=used, generated=generated, seconds=seconds)
-        self.reports.append(StageReport(stage, fp, True, seconds, outputs))
+        worked = time.perf_counter()
+        self.book.record(
+            stage, fp, outputs, used=used, generated=generated, seconds=worked - started
+        )
+        finished = time.perf_counter()
+        bookkeeping = (looked_up - started) + (finished - worked)
+        self.reports.append(StageReport(stage, fp, True, finished - started, outputs, bookkeeping))
         return outputs
 
     def _tick(self, stage: str, done: int, total: int) -> None:
@@ -164,9 +179,22 @@ class LoopRunner:
         dataset = self._dataset("gen", fp)
 
         def body() -> tuple[dict[str, Any], list[EntityRef], list[EntityRef]]:
-            generator = LocalGenerator(
-                spec.model, name=spec.name, batch_size=gen.batch_size, device=gen.device
-            )
+            generator: Generator
+            if self.ray is None:
+                generator = LocalGenerator(
+                    spec.model, name=spec.name, batch_size=gen.batch_size, device=gen.device
+                )
+            else:
+                from palate.scale import GeneratorPool, RayGenerator
+
+                self._pool = self._pool or GeneratorPool(self.ray)
+                generator = RayGenerator(
+                    spec.model,
+                    pool=self._pool,
+                    name=spec.name,
+                    batch_size=gen.batch_size,
+                    device=gen.device,
+                )
             try:
                 result = generate(
                     self.store,
@@ -195,9 +223,10 @@ class LoopRunner:
         dataset = self._dataset("judged", fp)
 
         def body() -> tuple[dict[str, Any], list[EntityRef], list[EntityRef]]:
+            self._release_pool()  # local judges need the cluster's slots
             rubric = load_rubric(config.rubric)
             version = save_rubric(self.store, rubric, config.rubric.read_text(encoding="utf-8"))
-            judge = load_judge(config.judges, self.store, rubric)
+            judge = load_judge(config.judges, self.store, rubric, ray=self.ray)
             tasks = pair_generations(
                 self.store.iter_generations(candidate),
                 self.store.iter_generations(baseline),
@@ -231,26 +260,46 @@ class LoopRunner:
 
     def _route(self, judged: str, fp: str) -> dict[str, Any]:
         def body() -> tuple[dict[str, Any], list[EntityRef], list[EntityRef]]:
-            routing = route(
-                self.store, self._verdicts(judged), self.config.routing, self.config.generation.seed
-            )
+            verdicts = self._verdicts(judged)
+            routing = route(self.store, verdicts, self.config.routing, self.config.generation.seed)
             queue = sorted(set(routing.escalated) | set(routing.audited))
-            outputs = {**routing.to_json(), "queue": queue}
-            return outputs, [self._rows(judged)], []
+            outputs: dict[str, Any] = {**routing.to_json(), "queue": queue}
+            generated: list[EntityRef] = []
+            studio = self.config.labels.studio
+            wanted = set(queue)
+            # a rater can only compare two responses with text (empty ones stay unlabelled)
+            shown = [
+                v for v in verdicts if item_key(v) in wanted and all(r.text for r in v.responses)
+            ]
+            if studio is not None and shown:
+                dataset = self._dataset("escalated", fp)
+                self.store.add_records(dataset, shown)
+                rubric = rubric_version(load_rubric(self.config.rubric))
+                name = project_name(self.config.name, fp)
+                project = open_project(self.store, studio, name, dataset, rubric)
+                outputs["studio_project"] = {"id": project, "name": name, "dataset": dataset}
+                generated.append(self._rows(dataset))
+            return outputs, [self._rows(judged)], generated
 
         return self._stage("route", fp, body)
 
-    def _labels(self, judged: str, queue: list[str], fp: str) -> dict[str, Any]:
+    def _labels(self, judged: str, routing: dict[str, Any], fp: str) -> dict[str, Any]:
         dataset = self._dataset("human", fp)
+        queue: list[str] = routing["queue"]
 
         def body() -> tuple[dict[str, Any], list[EntityRef], list[EntityRef]]:
             wanted = set(queue)
             items = [v for v in self._verdicts(judged) if item_key(v) in wanted]
-            labels = collect_labels(self.store, self.config.labels, items, dataset)
+            project = routing.get("studio_project")
+            if project is not None:
+                labels = read_labels(self.store, project["id"], dataset)
+            else:
+                labels = collect_labels(self.store, self.config.labels, items, dataset)
             outputs = {"dataset": dataset, "labels": labels, "items": len(items)}
             return outputs, [self._rows(judged)], [self._rows(dataset)]
 
-        if not queue:
+        no_project = self.config.labels.studio is not None and "studio_project" not in routing
+        if not queue or no_project:
             return {"dataset": None, "labels": 0, "items": 0}
         return self._stage("labels", fp, body)
 
@@ -363,6 +412,21 @@ class LoopRunner:
     # -- the iteration ---------------------------------------------------------------------
 
     def run(self) -> LoopResult:
+        """Run (or resume) the iteration; verdict ``waiting`` when it stopped at the labels
+        stage for studio raters who have not finished (run again with resume later)."""
+        try:
+            return self._run()
+        except LabelsPending as pending:
+            return LoopResult(self.config.name, "waiting", [str(pending)], self.reports)
+        finally:
+            self._release_pool()
+
+    def _release_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def _run(self) -> LoopResult:
         config = self.config
         prompts = load_prompts(self.store, config.prompts)
         eval_prompts = (
@@ -382,7 +446,7 @@ class LoopRunner:
         fp_route = fingerprint("route", config.routing.model_dump(mode="json"), fp_judge)
         routing = self._route(judged, fp_route)
         fp_labels = fingerprint("labels", config.labels.model_dump(mode="json"), fp_route)
-        labels = self._labels(judged, routing["queue"], fp_labels)
+        labels = self._labels(judged, routing, fp_labels)
         trusted = set(_trusted_keys(self._verdicts(judged), routing))
         fp_truth = fingerprint("truth", fp_labels)
         truth = self._truth(judged, trusted, labels["dataset"], fp_truth)
