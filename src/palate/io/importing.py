@@ -10,7 +10,7 @@ from typing import Any, Literal, get_args
 from pydantic import ValidationError
 
 from palate.errors import InputError
-from palate.io import alpacaeval, arena, canonical, crowd, hf, trl
+from palate.io import alpacaeval, arena, canonical, crowd, hf, producer, trl
 from palate.io.detect import detect, row_format
 from palate.io.readers import Row, Source, iter_arrow, iter_csv, iter_json
 from palate.io.rows import RowError
@@ -20,12 +20,14 @@ from palate.schema import Comparison, Rating
 from palate.schema import Source as Judge
 from palate.schema.source import SourceKind
 from palate.store import Store
+from palate.store.store import record_values
 
 ImportFormat = Literal["auto", "jsonl", "alpacaeval", "arena", "crowd-csv", "hf", "trl"]
 FORMATS: tuple[str, ...] = get_args(ImportFormat)
 SUFFIXES = (".gz", ".jsonl", ".json", ".csv", ".parquet")
 
 Progress = Callable[[int, int], None]  # (bytes read, total bytes)
+IN_CHILD_FROM = 1 << 20  # files this large have their rows built in a second process
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,13 @@ class ImportResult:
     def to_json(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "format": self.format, "records": self.records,
                 "read": self.read}  # fmt: skip
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # reading it fails below with the one-line reason
+        return 0
 
 
 def dataset_name(path: Path) -> str:
@@ -88,11 +97,18 @@ def _rows(fmt: str, path: Path) -> Iterator[tuple[Source, int, Row]]:
 
 
 def read_records(
-    path: Path, fmt: str, judged_by: Judge, progress: Progress | None = None
+    path: Path,
+    fmt: str,
+    judged_by: Judge,
+    progress: Progress | None = None,
+    stripe: producer.Stripe | None = None,
 ) -> Iterator[Comparison | Rating]:
-    """Canonical records from a file; the first bad row raises an InputError (file, line, field)."""
+    """Canonical records from a file; the first bad row raises an InputError (file, line, field).
+    With ``stripe``, only the rows of that stripe (every row is still read and parsed)."""
     mapper = _mapper(fmt, judged_by)
     for count, (source, line, row) in enumerate(_rows(fmt, path), start=1):
+        if stripe is not None and not stripe.owns(count - 1):
+            continue
         try:
             yield mapper(row)
         except RowError as exc:
@@ -124,18 +140,27 @@ def import_file(
     judge = Judge.parse(judged_by or dataset_name(path), _default_kind(chosen))
     read = 0
 
-    def counted() -> Iterator[Comparison | Rating]:
+    def values(
+        report: Progress | None, stripe: producer.Stripe | None = None
+    ) -> Iterator[tuple[Any, ...]]:
+        return (record_values(r) for r in read_records(path, chosen, judge, report, stripe))
+
+    def counted() -> Iterator[tuple[Any, ...]]:
         nonlocal read
-        for record in read_records(path, chosen, judge, progress):
+        if producer.available() and _size(path) >= IN_CHILD_FROM:
+            rows = producer.rows_from_children(values, progress)
+        else:
+            rows = values(progress)
+        for row in rows:
             read += 1
-            yield record
+            yield row
 
     try:
         used = [file_ref(path)]
     except OSError:  # unreadable: reading it below fails with the one-line reason
         used = []
     # The rows and the record that accounts for them commit together, or neither does.
-    added, _rows = Ledger(store).add_records(
+    added, _rows = Ledger(store).add_rows(
         name,
         counted(),
         activity="import",
