@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from palate.errors import InputError
 from palate.io import alpacaeval, arena, canonical, crowd, hf, producer, trl
 from palate.io.detect import detect, row_format
-from palate.io.readers import Row, Source, iter_arrow, iter_csv, iter_json
+from palate.io.readers import Row, Source, iter_arrow, iter_csv, iter_json, refuse_special
 from palate.io.rows import RowError
 from palate.ledger import Ledger
 from palate.ledger.provenance import current_agent, file_ref
@@ -135,6 +135,7 @@ def import_file(
     import's ledger record, for model cards."""
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})", file=str(path))
+    refuse_special(path)
     chosen = detect(path) if fmt == "auto" else fmt
     name = dataset or dataset_name(path)
     judge = Judge.parse(judged_by or dataset_name(path), _default_kind(chosen))
