@@ -35,7 +35,8 @@ def _config(connection: Connection | None = None) -> Config:
 def head_revision() -> str | None:
     """The newest migration, from the ``revision``/``down_revision`` lines of the migration
     files (our migrations form one chain; a test checks this agrees with Alembic)."""
-    revisions, parents = set(), set()
+    revisions: set[str | None] = set()
+    parents: set[str | None] = set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
         for name, value in _REVISION.findall(path.read_text(encoding="utf-8")):
             (revisions if name == "revision" else parents).add(value or None)
