@@ -620,7 +620,7 @@ def _modules_after(*args: str) -> set[str]:
         "import sys\nfrom palate.cli.app import main\nsys.argv = ['palate', *sys.argv[1:]]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "heavy = ('scipy', 'matplotlib', 'torch', 'transformers', 'fastapi', 'sqlalchemy',\n"
-        "         'alembic')\n"
+        "         'alembic', 'typer', 'rich')\n"
         "print(' '.join(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -634,7 +634,18 @@ def test_help_imports_nothing_heavy_and_data_commands_skip_the_statistics(
     ws: Workspace,
 ) -> None:
     assert _modules_after("--help") == set()
-    assert _modules_after("datasets", "--db", ws.url) == {"sqlalchemy"}
+    assert _modules_after("datasets", "--db", ws.url) == {"sqlalchemy", "typer", "rich"}
+
+
+def test_top_level_help_lists_every_command_without_typer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0 and "Usage: palate [OPTIONS] COMMAND" in out and "--version" in out
+    listed = {line.split("│")[1].split()[0]: line for line in out.splitlines() if "│ " in line}
+    for name, lazy in COMMANDS.items():
+        assert lazy.summary in listed[name], name
+    assert run_cli(capsys, "--nonsense")[0] == 2  # anything else goes to typer as before
 
 
 def test_the_schema_head_read_without_alembic_is_alembics() -> None:
