@@ -5,13 +5,23 @@ connections, answers cut short and answers that are not HTTP."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import random
+import ssl
+import subprocess
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
-from palate.judges.http import HttpConnectionError, HttpTimeout, KeepAlivePool, transport
+from palate.judges.http import (
+    HttpConnectionError,
+    HttpResponse,
+    HttpTimeout,
+    KeepAlivePool,
+    transport,
+)
 
 Answer = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[bool]]
 
@@ -188,3 +198,45 @@ def test_a_proxy_named_by_the_environment_is_used(monkeypatch: pytest.MonkeyPatc
 
     assert asyncio.run(main()) == 200
     assert heads[0].startswith(b"POST http://judge.invalid/v1/chat/completions HTTP/1.1")
+
+
+def test_https_verifies_the_server_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError, ssl.SSLError):
+            await _read_request(reader)
+            writer.write(_ok(b'{"tls": 1}', b"Content-Length: 10"))
+            await writer.drain()
+        writer.close()
+
+    async def post() -> object:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=served)
+        port = server.sockets[0].getsockname()[1]
+        pool = KeepAlivePool(f"https://localhost:{port}/v1", {}, 5.0)
+        try:
+            return await pool.post(b"{}")
+        except HttpConnectionError as exc:
+            return exc
+        finally:
+            await pool.aclose()
+            server.close()
+            await server.wait_closed()
+
+    untrusted = asyncio.run(post())  # a self-signed certificate nobody vouches for
+    assert isinstance(untrusted, HttpConnectionError) and "CERTIFICATE_VERIFY_FAILED" in str(
+        untrusted
+    )
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    trusted = asyncio.run(post())
+    assert isinstance(trusted, HttpResponse) and trusted.content == b'{"tls": 1}'
