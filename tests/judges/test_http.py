@@ -240,3 +240,25 @@ def test_https_verifies_the_server_certificate(
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     trusted = asyncio.run(post())
     assert isinstance(trusted, HttpResponse) and trusted.content == b'{"tls": 1}'
+
+
+def test_a_closed_pool_sends_nothing_more() -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        writer.write(_ok(b"{}", b"Content-Length: 2"))
+        return True
+
+    bodies: list[bytes] = []
+
+    async def main() -> None:
+        server = await asyncio.start_server(_serve(answer, bodies, []), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        pool = KeepAlivePool(f"http://127.0.0.1:{port}/", {}, 5.0)
+        assert (await pool.post(b"1")).status_code == 200
+        await pool.aclose()
+        with pytest.raises(RuntimeError, match="closed"):
+            await pool.post(b"2")
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(main())
+    assert bodies == [b"1"]

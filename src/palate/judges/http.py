@@ -99,23 +99,31 @@ class KeepAlivePool:
             f"User-Agent: palate\r\n{extra}Content-Length: "
         ).encode("latin-1")
         self._idle: list[_Connection] = []
+        self._open: set[_Connection] = set()
+        self._closed = False
 
     async def aclose(self) -> None:
-        idle, self._idle = self._idle, []
-        for connection in idle:
+        """Close every connection, in use or idle (requests in flight fail), and refuse new
+        requests, as httpx does: a run stopped part-way sends nothing more."""
+        self._closed = True
+        self._idle = []
+        connections, self._open = list(self._open), set()
+        for connection in connections:
             connection.close()
-        for connection in idle:
+        for connection in connections:
             with contextlib.suppress(OSError):
                 await connection.writer.wait_closed()
 
     async def post(self, body: bytes) -> HttpResponse:
+        if self._closed:
+            raise RuntimeError("the HTTP client has been closed")
         try:
             async with asyncio.timeout(self.timeout_s):
                 connection = await self._connection()
                 try:
                     response, reusable = await self._exchange(connection, body)
                 except BaseException:
-                    connection.close()
+                    self._discard(connection)
                     raise
         except TimeoutError as exc:
             raise HttpTimeout(f"no complete answer within {self.timeout_s:g} s") from exc
@@ -123,18 +131,22 @@ class KeepAlivePool:
             raise HttpConnectionError(f"{type(exc).__name__}: {exc}") from exc
         except (ValueError, IndexError, zlib.error) as exc:  # malformed head, chunk or encoding
             raise HttpConnectionError(f"not an HTTP/1.1 answer ({exc})") from exc
-        if reusable and connection.usable():
+        if reusable and connection.usable() and not self._closed:
             self._idle.append(connection)
         else:
-            connection.close()
+            self._discard(connection)
         return response
+
+    def _discard(self, connection: _Connection) -> None:
+        self._open.discard(connection)
+        connection.close()
 
     async def _connection(self) -> _Connection:
         while self._idle:
             connection = self._idle.pop()
             if connection.usable():
                 return connection
-            connection.close()
+            self._discard(connection)
         if self.tls and self._ssl is None:
             import httpx  # its context: certifi's roots, SSL_CERT_FILE/SSL_CERT_DIR honoured
 
@@ -142,7 +154,12 @@ class KeepAlivePool:
         reader, writer = await asyncio.open_connection(
             self.host, self.port, ssl=self._ssl, limit=_MAX_HEAD
         )
-        return _Connection(reader, writer)
+        if self._closed:  # closed while this connection was being opened
+            writer.close()
+            raise RuntimeError("the HTTP client has been closed")
+        connection = _Connection(reader, writer)
+        self._open.add(connection)
+        return connection
 
     async def _exchange(self, connection: _Connection, body: bytes) -> tuple[HttpResponse, bool]:
         """Send the request and read the whole answer; also whether the connection is reusable."""
