@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from palate.io import import_file
+from palate.io.importing import IN_CHILD_FROM
 from palate.store import Store
 from tests.helpers import fingerprint, run_cli, run_json
 
@@ -204,3 +205,42 @@ def test_repeats_within_one_file_are_stored_once(store_url: str, tmp_path: Path)
     more.write_text("".join(json.dumps(r) + "\n" for r in [third, battle, third]))
     assert import_file(store, more, dataset="repeats", judged_by="crowd").records == 1
     assert store.count("repeats") == 3
+
+
+def _battles(n: int) -> list[str]:
+    row = {"model_a": "m", "model_b": "n", "winner": "model_a", "note": "x" * 60}
+    return [json.dumps({"question_id": f"q{i}", **row}) + "\n" for i in range(n)]
+
+
+def test_large_files_keep_file_order_through_the_reading_processes(
+    store_url: str, tmp_path: Path
+) -> None:
+    # over IN_CHILD_FROM bytes, so the rows are built in forked children, stripe by stripe
+    lines = _battles(13_000)
+    path = _write(tmp_path / "big.jsonl", "".join(lines))
+    assert path.stat().st_size > IN_CHILD_FROM
+    store = Store(store_url)
+    result = import_file(store, path)
+    assert result.records == result.read == 13_000
+    assert [r.prompt.id for r in store.iter_records("big")] == [f"q{i}" for i in range(13_000)]
+
+
+@pytest.mark.parametrize("bad_rows", [(3_000, 5_000), (5_000, 7_000), (12_999,)])
+def test_in_a_large_file_the_first_bad_row_in_file_order_is_reported(
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], bad_rows: tuple[int, ...]
+) -> None:
+    # rows 3000 and 5000 fall in stripes built by different children; the earlier one wins
+    # whichever child reaches its bad row first, and nothing is stored
+    lines = _battles(13_000)
+    for row in bad_rows:
+        lines[row] = (
+            lines[row]
+            .replace('"model_a"}', '"nobody"}')
+            .replace('"winner": "model_a"', '"winner": "nobody"')
+        )
+    path = _write(tmp_path / "big.jsonl", "".join(lines))
+    before = fingerprint(store_url)
+    code, out, err = run_cli(capsys, "import", str(path), "--db", store_url)
+    assert code == 1 and out == "" and "Traceback" not in err
+    assert f"line {min(bad_rows) + 1}," in err and "field 'winner'" in err
+    assert fingerprint(store_url) == before

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from palate.cli.app import COMMANDS, load_command
+from palate.io.destination import export_destination
 from tests.helpers import fingerprint, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -263,6 +264,55 @@ def test_export_replaces_a_file_atomically_and_only_its_own_directory_export(
         ws.url,
         says="is a file",
     )
+
+
+def test_export_creates_missing_folders_and_leaves_none_when_it_fails(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = ws.path / "new" / "deeper" / "out.jsonl"
+    assert run_cli(capsys, "export", str(out), "--dataset", "human", "--db", ws.url)[0] == 0
+    assert len(out.read_text().splitlines()) == 200
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out.jsonl"]  # no scratch left
+    (ws.path / "notes.txt").write_text("keep me")
+    fails(capsys, ws, "export", "notes.txt/sub/out.jsonl", "--dataset", "human", "--db", ws.url,
+          says="notes.txt: is not a folder")  # fmt: skip
+
+
+def test_a_failed_export_removes_the_folders_it_made(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    with (
+        pytest.raises(RuntimeError),
+        export_destination(
+            tmp_path / "a" / "b" / "c" / "out.jsonl", "jsonl", is_directory=False, force=False
+        ) as scratch,
+    ):
+        scratch.write_text("half")
+        assert (tmp_path / "a" / "b" / "c").is_dir()
+        raise RuntimeError("the export failed")
+    assert [p.name for p in tmp_path.rglob("*")] == ["a"]
+
+
+def test_import_refuses_pipes_and_devices_instead_of_waiting(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = ws.path / "battles.jsonl"
+    os.mkfifo(fifo)
+    finished = threading.Event()
+
+    def unblock() -> None:  # if the import waited for a writer, end the wait: the test fails
+        if not finished.wait(20):
+            with fifo.open("w"):
+                pass
+
+    watchdog = threading.Thread(target=unblock)
+    watchdog.start()
+    try:
+        for given in ([], ["--format", "arena"]):  # with a format, nothing reads it to detect one
+            fails(capsys, ws, "import", str(fifo), *given, "--db", ws.url, says="is a pipe, not a")
+    finally:
+        finished.set()
+        watchdog.join()
+    fails(capsys, ws, "import", "/dev/null", "--dataset", "x", "--db", ws.url, says="is a device")
 
 
 # -- one-line errors instead of tracebacks ---------------------------------------------------
@@ -569,7 +619,8 @@ def _modules_after(*args: str) -> set[str]:
     script = (
         "import sys\nfrom palate.cli.app import main\nsys.argv = ['palate', *sys.argv[1:]]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = ('scipy', 'matplotlib', 'torch', 'transformers', 'fastapi', 'sqlalchemy')\n"
+        "heavy = ('scipy', 'matplotlib', 'torch', 'transformers', 'fastapi', 'sqlalchemy',\n"
+        "         'alembic', 'typer', 'rich')\n"
         "print(' '.join(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -583,7 +634,27 @@ def test_help_imports_nothing_heavy_and_data_commands_skip_the_statistics(
     ws: Workspace,
 ) -> None:
     assert _modules_after("--help") == set()
-    assert _modules_after("datasets", "--db", ws.url) == {"sqlalchemy"}
+    assert _modules_after("datasets", "--db", ws.url) == {"sqlalchemy", "typer", "rich"}
+
+
+def test_top_level_help_lists_every_command_without_typer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0 and "Usage: palate [OPTIONS] COMMAND" in out and "--version" in out
+    listed = {line.split("│")[1].split()[0]: line for line in out.splitlines() if "│ " in line}
+    for name, lazy in COMMANDS.items():
+        assert lazy.summary in listed[name], name
+    assert run_cli(capsys, "--nonsense")[0] == 2  # anything else goes to typer as before
+
+
+def test_the_schema_head_read_without_alembic_is_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    from palate.store import migrate
+
+    alembic_head = ScriptDirectory(str(migrate.MIGRATIONS)).get_current_head()
+    assert migrate.head_revision() == alembic_head is not None
 
 
 def test_lazy_command_summaries_match_the_commands() -> None:

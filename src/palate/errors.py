@@ -5,6 +5,8 @@ Anything that is not a ``PalateError`` is a bug in palate and keeps its tracebac
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class PalateError(Exception):
     """A problem with the user's input or environment, explained in one line."""
@@ -33,6 +35,15 @@ class InputError(PalateError):
         if field is not None:
             where.append(f"field '{field}'")
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # keep file, line and field across processes
+        return (_input_error, (type(self), self.reason, self.file, self.line, self.field))
+
+
+def _input_error(
+    cls: type[InputError], message: str, file: str | None, line: int | None, field: str | None
+) -> InputError:
+    return cls(message, file=file, line=line, field=field)
 
 
 class StatsError(PalateError):

@@ -1,8 +1,9 @@
-"""The ``palate`` typer app and its entry point.
+"""The ``palate`` entry point and its table of commands.
 
 Commands load lazily: ``palate --help`` lists them from the table below without importing
-any of them, and ``palate stats rank`` imports only ``palate.cli.stats`` (and what it needs),
-so no command pays for scipy, matplotlib or torch unless it uses them.
+any of them (nor typer and rich: it is rendered here), and ``palate stats rank`` imports only
+``palate.cli.stats`` (and what it needs), so no command pays for scipy, matplotlib or torch
+unless it uses them. The typer group lives in ``palate.cli.group``.
 
 User mistakes (``PalateError``, and the environment's: a file that cannot be read or written,
 a database that refuses) print one line and exit 1; usage errors exit 2 (click's rule);
@@ -11,20 +12,16 @@ anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-import importlib
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Any
 
-import typer
-from rich.markup import escape
-from typer.core import TyperCommand, TyperGroup
-
-from palate.cli.common import err_console
 from palate.errors import PalateError
 
-if TYPE_CHECKING:  # typer's own copy of click, whose classes its groups are built of
-    from typer._click import Command, Context
+if TYPE_CHECKING:
+    from typer._click import Command
+
+DESCRIPTION = "Taste-driven post-training: judgements in, trustworthy scores and decisions out."
 
 
 @dataclass(frozen=True)
@@ -68,46 +65,7 @@ COMMANDS: dict[str, LazyCommand] = {
 }
 
 
-def load_command(name: str) -> Command:
-    """Import the command ``name`` and build its click command."""
-    module, attribute = COMMANDS[name].target.split(":")
-    target = getattr(importlib.import_module(module), attribute)
-    command: Command
-    if isinstance(target, typer.Typer):
-        command = typer.main.get_group(target)  # a group even if it has one command
-    else:
-        single = typer.Typer()
-        single.command(name)(target)
-        command = typer.main.get_command(single)
-    command.name = name
-    return command
-
-
-class LazyGroup(TyperGroup):
-    """A typer group whose commands in ``COMMANDS`` are imported only when run."""
-
-    _listing_help = False
-
-    def list_commands(self, ctx: Context) -> list[str]:
-        return [*COMMANDS, *super().list_commands(ctx)]
-
-    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
-        if cmd_name not in COMMANDS:
-            return super().get_command(ctx, cmd_name)
-        if self._listing_help:
-            # The listing needs only the summary: do not import the command for it.
-            return TyperCommand(cmd_name, help=COMMANDS[cmd_name].summary)
-        return load_command(cmd_name)
-
-    def get_help(self, ctx: Context) -> str:
-        self._listing_help = True
-        try:
-            return super().get_help(ctx)
-        finally:
-            self._listing_help = False
-
-
-def _palate_version() -> str:
+def palate_version() -> str:
     from importlib.metadata import PackageNotFoundError, version  # 0.1 s: only for --version
 
     try:
@@ -116,32 +74,46 @@ def _palate_version() -> str:
         return "unknown"
 
 
-def _print_version(value: bool) -> None:
-    if value:
-        print(f"palate {_palate_version()}")
-        raise typer.Exit()
+def load_command(name: str) -> Command:
+    """Import the command ``name`` and build its click command."""
+    from palate.cli.group import load_command
+
+    return load_command(name)
 
 
-app = typer.Typer(
-    name="palate",
-    cls=LazyGroup,
-    help="Taste-driven post-training: judgements in, trustworthy scores and decisions out.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
+def __getattr__(name: str) -> Any:  # ``app``, the typer app, built on first use
+    if name == "app":
+        from palate.cli.group import app
+
+        return app
+    raise AttributeError(name)
 
 
-@app.callback()
-def _palate(
-    show_version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
-        ),
-    ] = False,
-) -> None:
-    """Taste-driven post-training: judgements in, trustworthy scores and decisions out."""
+def top_help(width: int = 80) -> str:
+    """``palate --help`` as typer renders it, without importing typer or rich (a third of a
+    second of every bare ``palate``)."""
+    options = [("--version", "Print the version and exit."),
+               ("--help", "Show this message and exit.")]  # fmt: skip
+    commands = [(name, lazy.summary) for name, lazy in COMMANDS.items()]
+
+    def box(title: str, rows: list[tuple[str, str]]) -> list[str]:
+        first = max(len(name) for name, _ in rows)
+        lines = [f" {name.ljust(first)}  {text}" for name, text in rows]
+        inner = max(width - 2, *(len(line) + 1 for line in lines))
+        top = f"╭─ {title} " + "─" * (inner - len(title) - 3) + "╮"
+        return [top, *(f"│{line.ljust(inner)}│" for line in lines), "╰" + "─" * inner + "╯"]
+
+    text = [
+        "",
+        " Usage: palate [OPTIONS] COMMAND [ARGS]...",
+        "",
+        f" {DESCRIPTION}",
+        "",
+        *box("Options", options),
+        *box("Commands", commands),
+        "",
+    ]
+    return "\n".join(text)
 
 
 def user_error(exc: BaseException) -> PalateError | None:
@@ -175,12 +147,22 @@ def _url_in_argv() -> str | None:
 
 
 def main() -> None:
+    args = sys.argv[1:]
+    if args in ([], ["--help"]):
+        print(top_help())
+        sys.exit(0 if args else 2)  # click's codes: asked for help, or no command given
     try:
+        from palate.cli.group import app
+
         app()
     except Exception as exc:
         error = user_error(exc)
         if error is None:
             raise
+        from rich.markup import escape
+
+        from palate.cli.common import err_console
+
         message = escape(" ".join(str(error).split("\n")))
         err_console.print(f"[red]error:[/] {message}", soft_wrap=True)
         sys.exit(1)

@@ -5,7 +5,8 @@ atomically (the new file is renamed over it). Anything else at the path (a read-
 too) is refused unless the user passes ``force``, and even then: a directory is replaced
 only if it is a previous export of the same format (it holds our mark), a symbolic link is
 followed to its target, and a device or pipe is written through (opened and written to,
-never replaced by a file).
+never replaced by a file). Missing folders above the path are created, and removed again if
+the export fails.
 """
 
 from __future__ import annotations
@@ -16,23 +17,14 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from palate.errors import PalateError
+from palate.io.readers import special_kind
 
 MARK = ".palate-export.json"
 """A file in every directory export, saying which format wrote it."""
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "device"
-    if stat.S_ISFIFO(mode):
-        return "pipe"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    return "special file"
 
 
 def previous_export(path: Path) -> str | None:
@@ -50,10 +42,11 @@ def export_destination(out: Path, fmt: str, *, is_directory: bool, force: bool) 
     Every refusal is raised before the caller writes anything. If the caller fails, ``out``
     is left as it was."""
     target, write_through = _check(out, fmt, is_directory=is_directory, force=force)
+    created: list[Path] = []
     if write_through:
         parent = Path(tempfile.mkdtemp(prefix="palate-export-"))
     else:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        created = _make_folders(target.parent)
         parent = Path(tempfile.mkdtemp(prefix=".palate-export-", dir=target.parent))
     tmp = parent / target.name
     try:
@@ -68,15 +61,36 @@ def export_destination(out: Path, fmt: str, *, is_directory: bool, force: bool) 
             if target.is_dir():  # made by someone else while we wrote: never remove it
                 raise PalateError(f"{target}: became a directory while exporting; not replaced")
             os.replace(tmp, target)
-    finally:
+    except BaseException:
         shutil.rmtree(parent, ignore_errors=True)
+        for folder in reversed(created):  # a failed export leaves no folders behind either
+            with suppress(OSError):
+                folder.rmdir()  # only if empty: never what someone else put there meanwhile
+        raise
+    shutil.rmtree(parent, ignore_errors=True)
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and the missing folders above it; return those created, outermost
+    first. A file where a folder must be is a clear error."""
+    missing = []
+    for path in (folder, *folder.parents):
+        if path.is_dir():
+            break
+        if os.path.lexists(path):
+            raise PalateError(f"{path}: is not a folder, so nothing can be written under it")
+        missing.append(path)
+    missing.reverse()
+    for path in missing:
+        path.mkdir(exist_ok=True)
+    return missing
 
 
 def _check(out: Path, fmt: str, *, is_directory: bool, force: bool) -> tuple[Path, bool]:
     """The path to write (``out``, or a symlink's target) and whether to write through."""
     try:
         mode = os.lstat(out).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # new (folders made by _make_folders)
         return out, False
     if stat.S_ISLNK(mode):
         target = out.resolve()
@@ -106,7 +120,7 @@ def _check(out: Path, fmt: str, *, is_directory: bool, force: bool) -> tuple[Pat
             f"{out}: is {what}; palate replaces only its own {fmt} exports "
             f"(give a new path{' for this format' if found else ''})"
         )
-    kind = _kind(mode)
+    kind = special_kind(mode)
     if is_directory or kind == "socket":
         raise PalateError(f"{out}: is a {kind}; {fmt} cannot be written to one")
     if not force:

@@ -10,21 +10,23 @@ from typing import Any, Literal, get_args
 from pydantic import ValidationError
 
 from palate.errors import InputError
-from palate.io import alpacaeval, arena, canonical, crowd, hf, trl
+from palate.io import alpacaeval, arena, canonical, crowd, hf, producer, trl
 from palate.io.detect import detect, row_format
-from palate.io.readers import InputFile, Row, iter_arrow, iter_csv, iter_json
+from palate.io.readers import InputFile, Row, iter_arrow, iter_csv, iter_json, refuse_special
 from palate.io.rows import RowError
 from palate.ledger import Ledger
 from palate.ledger.provenance import current_agent, file_ref
 from palate.schema import Comparison, Rating, Source
 from palate.schema.source import SourceKind
 from palate.store import Store
+from palate.store.store import record_values
 
 ImportFormat = Literal["auto", "jsonl", "alpacaeval", "arena", "crowd-csv", "hf", "trl"]
 FORMATS: tuple[str, ...] = get_args(ImportFormat)
 SUFFIXES = (".gz", ".jsonl", ".json", ".csv", ".parquet")
 
 Progress = Callable[[int, int], None]  # (bytes read, total bytes)
+IN_CHILD_FROM = 1 << 20  # files this large have their rows built in a second process
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,13 @@ class ImportResult:
     def to_json(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "format": self.format, "records": self.records,
                 "read": self.read}  # fmt: skip
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # reading it fails below with the one-line reason
+        return 0
 
 
 def dataset_name(path: Path) -> str:
@@ -87,11 +96,18 @@ def _rows(fmt: str, path: Path) -> Iterator[tuple[InputFile, int, Row]]:
 
 
 def read_records(
-    path: Path, fmt: str, judged_by: Source, progress: Progress | None = None
+    path: Path,
+    fmt: str,
+    judged_by: Source,
+    progress: Progress | None = None,
+    stripe: producer.Stripe | None = None,
 ) -> Iterator[Comparison | Rating]:
-    """Canonical records from a file; the first bad row raises an InputError (file, line, field)."""
+    """Canonical records from a file; the first bad row raises an InputError (file, line, field).
+    With ``stripe``, only the rows of that stripe (every row is still read and parsed)."""
     mapper = _mapper(fmt, judged_by)
     for count, (source, line, row) in enumerate(_rows(fmt, path), start=1):
+        if stripe is not None and not stripe.owns(count - 1):
+            continue
         try:
             yield mapper(row)
         except RowError as exc:
@@ -118,23 +134,33 @@ def import_file(
     import's ledger record, for model cards."""
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})", file=str(path))
+    refuse_special(path)
     chosen = detect(path) if fmt == "auto" else fmt
     name = dataset or dataset_name(path)
     judge = Source.parse(judged_by or dataset_name(path), _default_kind(chosen))
     read = 0
 
-    def counted() -> Iterator[Comparison | Rating]:
+    def values(
+        report: Progress | None, stripe: producer.Stripe | None = None
+    ) -> Iterator[tuple[Any, ...]]:
+        return (record_values(r) for r in read_records(path, chosen, judge, report, stripe))
+
+    def counted() -> Iterator[tuple[Any, ...]]:
         nonlocal read
-        for record in read_records(path, chosen, judge, progress):
+        if producer.available() and _size(path) >= IN_CHILD_FROM:
+            rows = producer.rows_from_children(values, progress)
+        else:
+            rows = values(progress)
+        for row in rows:
             read += 1
-            yield record
+            yield row
 
     try:
         used = [file_ref(path)]
     except OSError:  # unreadable: reading it below fails with the one-line reason
         used = []
     # The rows and the record that accounts for them commit together, or neither does.
-    added, _rows = Ledger(store).add_records(
+    added, _rows = Ledger(store).add_rows(
         name,
         counted(),
         activity="import",

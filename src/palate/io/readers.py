@@ -10,6 +10,7 @@ import csv
 import gzip
 import io
 import json
+import stat
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,6 +51,33 @@ class InputFile:
     def validation_error(self, exc: ValidationError, line: int | None) -> InputError:
         """The first pydantic error, as 'field: message'."""
         return input_error(exc, file=str(self.path), line=line, location=_unwrapped)
+
+
+def special_kind(mode: int) -> str:
+    """What a file that is neither regular nor a directory is, in words."""
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISFIFO(mode):
+        return "pipe"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "special file"
+
+
+def refuse_special(path: Path) -> None:
+    """An InputError for a pipe, device or socket: an import reads its input more than once
+    (to detect the format, to hash it for the ledger, to read the rows), and opening a pipe
+    nobody writes to would wait forever."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # missing or unreadable: the readers say so
+        return
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise InputError(
+            f"is a {special_kind(mode)}, not a regular file; palate reads its input more than "
+            "once, so save the data to a file and import that",
+            file=str(path),
+        )
 
 
 def is_gzip(path: Path) -> bool:

@@ -10,31 +10,30 @@ header asks, in seconds or as an HTTP date. The jitter comes from a seeded gener
 rerun waits the same way. It never raises for a failed call: the result says what went wrong,
 so a judge can turn it into an unscored record.
 
-We use httpx directly rather than the ``openai`` package: that package retries on its own
-terms (no seeded jitter, no token budget) and its objects would hide the raw response that an
-unscored record must keep.
+We speak HTTP ourselves (``palate.judges.http``) rather than through the ``openai`` package:
+that package retries on its own terms (no seeded jitter, no token budget), its objects would
+hide the raw response that an unscored record must keep, and its HTTP stack (httpx) costs more
+CPU per call than a busy run can spare.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
-import math
 import random
-import socket
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import orjson
 
 from palate.errors import PalateError
+from palate.judges.http import HttpConnectionError, HttpResponse, HttpTimeout, transport
 
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 MAX_WAIT_S = 120.0  # longest single wait, whatever a Retry-After header asks
-POOL_SIZE = 8  # connections per httpx pool (see ChatClient.__init__)
 BURST_S = 10.0  # a rate limiter holds this many seconds' worth (providers enforce sub-minute)
 
 
@@ -181,32 +180,13 @@ class ChatClient:
         self._tokens = None if tokens_per_minute is None else TokenBucket(tokens_per_minute)
         self._jitter = random.Random(seed)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        # httpcore scans its whole pool for every request it places, so one pool of 64
-        # connections spends most of a busy run's CPU there; several small pools do not.
-        shards = max(1, math.ceil(concurrency / POOL_SIZE))
-        self._pools = [
-            httpx.AsyncClient(
-                headers=headers,
-                timeout=httpx.Timeout(timeout_s),
-                transport=httpx.AsyncHTTPTransport(
-                    limits=httpx.Limits(
-                        max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE
-                    ),
-                    # Without it, Nagle's algorithm holds a request's body until the headers
-                    # are acknowledged, and delayed ACKs make that tens of milliseconds.
-                    socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-                ),
-            )
-            for _ in range(shards)
-        ]
-        # One token per request allowed in flight, each naming the pool it is sent through.
-        self._free: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
-        for slot in range(concurrency):
-            self._free.put_nowait(self._pools[slot % shards])
+        self._http = transport(self.url, headers, timeout_s)
+        self._slots = asyncio.Semaphore(concurrency)
+        """One per request allowed in flight (the pool opens a connection per request in
+        flight, so this also bounds the connections)."""
 
     async def aclose(self) -> None:
-        for pool in self._pools:
-            await pool.aclose()
+        await self._http.aclose()
 
     async def __aenter__(self) -> ChatClient:
         return self
@@ -270,6 +250,7 @@ class ChatClient:
             seed=seed,
             tools=tools,
         )
+        payload = orjson.dumps(body)
         budget = estimate_tokens(messages) + max_tokens
         started = time.perf_counter()
         attempt = 0
@@ -278,16 +259,15 @@ class ChatClient:
                 await self._requests.acquire(1)
             if self._tokens is not None:
                 await self._tokens.acquire(budget)
-            http = await self._free.get()
-            try:
+            async with self._slots:
                 self.calls += 1
                 attempt += 1
                 try:
-                    response = await http.post(self.url, json=body)
-                except httpx.TimeoutException as exc:
-                    problem, wait = f"timeout ({type(exc).__name__})", None
-                except httpx.TransportError as exc:
-                    problem, wait = f"connection error ({type(exc).__name__}: {exc})", None
+                    response = await self._http.post(payload)
+                except HttpTimeout as exc:
+                    problem, wait = f"timeout ({exc})", None
+                except HttpConnectionError as exc:
+                    problem, wait = f"connection error ({exc})", None
                 else:
                     if response.status_code == 200:
                         return self._read(response, started, attempt)
@@ -295,8 +275,6 @@ class ChatClient:
                     if response.status_code not in RETRY_STATUS:
                         return self._failed(problem, started, attempt, response.text)
                     wait = retry_after_s(response.headers.get("retry-after"))
-            finally:
-                self._free.put_nowait(http)
             if attempt > self.max_retries:
                 return self._failed(f"{problem} after {attempt} attempts", started, attempt)
             await asyncio.sleep(
@@ -318,9 +296,9 @@ class ChatClient:
             raw=raw,
         )
 
-    def _read(self, response: httpx.Response, started: float, attempts: int) -> ChatResult:
+    def _read(self, response: HttpResponse, started: float, attempts: int) -> ChatResult:
         try:
-            data = response.json()
+            data = orjson.loads(response.content)
             choice = data["choices"][0]
             message = choice.get("message") or {}
             usage = data.get("usage") or {}

@@ -33,7 +33,7 @@ from palate.ledger.provenance import (
 from palate.ledger.verify import VerifyResult, origin_of, verify_ledger
 from palate.store import Store
 from palate.store import ledger as sql
-from palate.store.store import Record
+from palate.store.store import Record, record_values
 
 
 @dataclass(frozen=True)
@@ -171,9 +171,27 @@ class Ledger:
         in one transaction: both land or neither does. The record generated exactly the
         rows added (none, when all were there already: the attempt is still recorded);
         ``attributes`` is called with how many were new. Return (rows added, their entity)."""
+        values = (record_values(r) for r in items)
+        return self.add_rows(
+            dataset, values, activity=activity, agent=agent, used=used, attributes=attributes,
+            progress=progress,
+        )  # fmt: skip
+
+    def add_rows(
+        self,
+        dataset: str,
+        values: Iterable[tuple[Any, ...]],
+        *,
+        activity: str,
+        agent: str,
+        used: Sequence[EntityRef] = (),
+        attributes: Callable[[int], Mapping[str, Any]] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[int, EntityRef]:
+        """``add_records`` for rows already built by ``palate.store.store.record_values``."""
         with self.store.transaction() as tx:
             after = self.dataset_last_id(dataset, within=tx)
-            added = self.store.add_records(dataset, items, progress, within=tx)
+            added = self.store.add_rows(dataset, values, progress, within=tx)
             rows = self.dataset_rows(dataset, after_id=after, within=tx)
             self.append(
                 activity,

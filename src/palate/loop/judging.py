@@ -102,13 +102,20 @@ async def _judge_all(
     slots = asyncio.Semaphore(concurrency)
     pending: list[Comparison] = []
     done = 0
+    stopping = False  # a judgement failed (or progress raised): start no more calls
 
     async def one(task: PairTask) -> None:
-        nonlocal done
+        nonlocal done, stopping
         async with slots:
-            verdict = await (
-                judge_with_swap(judge, task, policy) if swap else judge.judge_pair(task)
-            )
+            if stopping:
+                return
+            try:
+                verdict = await (
+                    judge_with_swap(judge, task, policy) if swap else judge.judge_pair(task)
+                )
+            except BaseException:
+                stopping = True
+                raise
         metadata = {**verdict.metadata, "replicate": task.replicate}
         pending.append(verdict.model_copy(update={"metadata": metadata}))
         if len(pending) >= WRITE_BATCH:
@@ -117,7 +124,11 @@ async def _judge_all(
             store.add_records(out, batch)
         done += 1
         if progress is not None:
-            progress(done, len(tasks))
+            try:
+                progress(done, len(tasks))
+            except BaseException:
+                stopping = True
+                raise
 
     try:
         await asyncio.gather(*(one(t) for t in tasks))

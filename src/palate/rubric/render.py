@@ -57,6 +57,7 @@ def _environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # shipped templates: no stat() of the file on every render
     )
     env.tests["subset_of"] = _subset_of
     return env
@@ -98,11 +99,29 @@ def render_pairwise(
     if style not in ("json", "letter"):
         raise PalateError(f"unknown pairwise style '{style}' (use json or letter)")
     rubric = rubric or GENERIC_RUBRIC
+    system = _pairwise_system(rubric, dimension, style)
+    user = _render("pairwise_user.j2", prompt=prompt, first=first, second=second, style=style)
+    return _chat(system, user)
+
+
+_SYSTEM_PROMPTS: dict[tuple[int, str | None, str], tuple[Rubric, str]] = {}
+
+
+def _pairwise_system(rubric: Rubric, dimension: str | None, style: PairStyle) -> str:
+    """The pairwise system prompt, rendered once per rubric object, dimension and style: a
+    judge run asks for the same one thousands of times a second. Keyed by identity (rubrics
+    hold lists, so they do not hash), the entry keeps its rubric alive, so the id stays its."""
+    key = (id(rubric), dimension, style)
+    hit = _SYSTEM_PROMPTS.get(key)
+    if hit is not None and hit[0] is rubric:
+        return hit[1]
     dims = _select(rubric, None if dimension is None else [dimension])
     context = {"rubric": rubric, "dimensions": dims, "single": dimension is not None}
     system = _render("pairwise_system.j2", style=style, **context)
-    user = _render("pairwise_user.j2", prompt=prompt, first=first, second=second, style=style)
-    return _chat(system, user)
+    if len(_SYSTEM_PROMPTS) >= 64:
+        _SYSTEM_PROMPTS.clear()
+    _SYSTEM_PROMPTS[key] = (rubric, system)
+    return system
 
 
 def render_pointwise(

@@ -50,6 +50,12 @@ class DatasetInfo:
 
 def record_row(dataset_id: int, record: Record | Generation) -> tuple[Any, ...]:
     """The ``records`` row for a record, in ``RECORD_COLUMNS`` order."""
+    return (dataset_id, *record_values(record))
+
+
+def record_values(record: Record | Generation) -> tuple[Any, ...]:
+    """The ``records`` row for a record without its first column (the dataset id), so that it
+    can be built before the dataset exists (or in another process, see ``palate.io.producer``)."""
     data = record_dict(record)
     encoded = canonical_bytes(data)
     digest = hashlib.sha256(encoded).hexdigest()
@@ -57,7 +63,6 @@ def record_row(dataset_id: int, record: Record | Generation) -> tuple[Any, ...]:
     if isinstance(record, Generation):
         text = record.response.text
         return (
-            dataset_id,
             digest,
             "generation",
             record.prompt.key,
@@ -83,7 +88,6 @@ def record_row(dataset_id: int, record: Record | Generation) -> tuple[Any, ...]:
     if isinstance(record, Comparison):
         first, second = record.responses[0], record.responses[1]
         return (
-            dataset_id,
             digest,
             "comparison",
             record.prompt.key,
@@ -104,7 +108,6 @@ def record_row(dataset_id: int, record: Record | Generation) -> tuple[Any, ...]:
             body,
         )
     return (
-        dataset_id,
         digest,
         "rating",
         record.item,
@@ -182,11 +185,22 @@ class Store:
         If ``items`` raises part-way (a malformed line), nothing is written. With ``within``
         (a ``transaction()``), the rows become part of that transaction instead.
         """
+        return self.add_rows(dataset, (record_values(r) for r in items), progress, within=within)
+
+    def add_rows(
+        self,
+        dataset: str,
+        values: Iterable[tuple[Any, ...]],
+        progress: Callable[[int], None] | None = None,
+        *,
+        within: Connection | None = None,
+    ) -> int:
+        """``add_records`` for rows already built by ``record_values``."""
         if within is None:
             with self.transaction() as conn:
-                return self.add_records(dataset, items, progress, within=conn)
+                return self.add_rows(dataset, values, progress, within=conn)
         dataset_id = self._ensure_dataset(within, dataset)
-        rows = (record_row(dataset_id, r) for r in items)
+        rows = ((dataset_id, *v) for v in values)
         if self.backend == "postgresql":
             return _copy_rows_postgres(within, dataset_id, rows, progress)
         return _insert_rows_sqlite(within, rows, progress)

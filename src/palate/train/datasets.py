@@ -26,6 +26,7 @@ import msgspec
 import orjson
 import pyarrow as pa
 from datasets import Dataset
+from datasets.fingerprint import generate_random_fingerprint
 
 from palate.store import Store
 from palate.store.training import ComparisonRow, comparison_rows, count_unscored
@@ -89,6 +90,15 @@ class Pair:
     def preference(self) -> float:
         return self.weighted_preference / self.weight
 
+    def add(self, w: float, p: float) -> None:
+        """Pool one judgement of weight ``w`` preferring ``first`` with probability ``p``."""
+        self.weight += w
+        self.weighted_preference += w * p
+        if p > 0.5:
+            self.for_first += w
+        elif p < 0.5:
+            self.for_second += w
+
 
 def _key(part: _Part) -> str:
     if part.messages is not None:
@@ -134,42 +144,50 @@ def pool_pairs(
     kept to dictionary work, and response objects are made once per pair, not per row."""
     weights = policy.dimension_weights
     pairs: dict[PairKey, Pair] = {}
-    parts: tuple[_Part, _Part, _Part] | None
+    find = pairs.get
     for batch in rows:
         report.judgements += len(batch)
-        # Typed as texts: where they are NULL, ``body`` is set and they are replaced below.
+        # Typed as texts: where they are NULL, ``body`` is set and the row goes the slow way.
         for kp, ka, kb, p, dimension, body in cast(list[_TextRow], batch):
-            if body is None:  # texts in columns; ``p`` is the preference for text_a
-                parts = None
-            else:
-                judgement = _from_body(body)
-                if isinstance(judgement, str):
-                    report.dropped[judgement] += 1
-                    continue
-                prompt, a, b, p, dimension = judgement
-                parts = prompt, a, b
-                kp, ka, kb = _key(prompt), _key(a), _key(b)
+            if body is not None:
+                _pool_body(pairs, body, weights, report)
+                continue
             w = 1.0 if weights is None else weights.get(dimension or "", 0.0)
             if w <= 0:
                 report.dropped["dimension weight 0"] += 1
                 continue
-            if ka > kb:  # one orientation per unordered pair
-                ka, kb, p = kb, ka, 1.0 - p
-                if parts is not None:
-                    parts = parts[0], parts[2], parts[1]
-            key = (kp, ka, kb)
-            pair = pairs.get(key)
+            # one orientation per unordered pair; ``p`` is the preference for text_a
+            key = (kp, kb, ka) if ka > kb else (kp, ka, kb)
+            if ka > kb:
+                p = 1.0 - p
+            pair = find(key)
             if pair is None:
-                if parts is None:
-                    parts = _Part(text=kp), _Part(text=ka), _Part(text=kb)
-                pair = pairs[key] = Pair(*parts)
-            pair.weight += w
-            pair.weighted_preference += w * p
-            if p > 0.5:
-                pair.for_first += w
-            elif p < 0.5:
-                pair.for_second += w
+                pair = pairs[key] = Pair(_Part(text=kp), _Part(text=key[1]), _Part(text=key[2]))
+            pair.add(w, p)
     return pairs
+
+
+def _pool_body(
+    pairs: dict[PairKey, Pair], body: str, weights: dict[str, float] | None, report: BuildReport
+) -> None:
+    """``pool_pairs`` for one record whose texts are not in columns (messages, rankings)."""
+    judgement = _from_body(body)
+    if isinstance(judgement, str):
+        report.dropped[judgement] += 1
+        return
+    prompt, a, b, p, dimension = judgement
+    w = 1.0 if weights is None else weights.get(dimension or "", 0.0)
+    if w <= 0:
+        report.dropped["dimension weight 0"] += 1
+        return
+    ka, kb = _key(a), _key(b)
+    if ka > kb:
+        a, b, ka, kb, p = b, a, kb, ka, 1.0 - p
+    key = (_key(prompt), ka, kb)
+    pair = pairs.get(key)
+    if pair is None:
+        pair = pairs[key] = Pair(prompt, a, b)
+    pair.add(w, p)
 
 
 def decided(
@@ -223,7 +241,9 @@ def _dataset(columns: dict[str, list[Any]], conversational: bool) -> Dataset:
         name: values if name == "margin" else _column(values, conversational)
         for name, values in columns.items()
     }
-    return Dataset(pa.table(arrays))
+    # A random fingerprint: the default one pickles and hashes every row (a tenth of the
+    # build); it only names in-memory datasets for caching, and ``rows_hash`` names the rows.
+    return Dataset(pa.table(arrays), fingerprint=generate_random_fingerprint())
 
 
 def _read(store: Store, dataset: str, policy: PairPolicy, report: BuildReport) -> list[Pair]:
@@ -251,10 +271,13 @@ def preference_dataset(
     if policy.with_margin:
         columns["margin"] = []
     for pair, first_wins, margin in decided(_read(store, dataset, policy, report), policy, report):
-        prompt = _prompt_content(pair.prompt, conversational)
         chosen, rejected = (pair.first, pair.second) if first_wins else (pair.second, pair.first)
-        chosen_c = _response_content(chosen, conversational)
-        rejected_c = _response_content(rejected, conversational)
+        if conversational:
+            prompt = _prompt_content(pair.prompt, conversational)
+            chosen_c = _response_content(chosen, conversational)
+            rejected_c = _response_content(rejected, conversational)
+        else:  # the common case, without three calls a row
+            prompt, chosen_c, rejected_c = pair.prompt.text, chosen.text, rejected.text
         if prompt is None or chosen_c is None or rejected_c is None:
             report.dropped[_reason_no_text(conversational)] += 1
             continue
