@@ -49,14 +49,16 @@ def test_day_samples_carry_the_reward_to_go(logs: dict[str, Path]) -> None:
     assert sum(r["reward_cents"] for r in rows) == change
     assert rows[0]["reward_to_go_cents"] == change
     assert rows[1]["reward_to_go_cents"] == rows[1]["reward_cents"]
-    assert rows[1]["state"]["net_worth_cents"] == rows[0]["state"]["net_worth_cents"] + (
-        rows[0]["reward_cents"]
+    assert (
+        rows[1]["state"]["net_worth_cents"]
+        == rows[0]["state"]["net_worth_cents"] + (rows[0]["reward_cents"])
     )
     tools = [a["tool"] for a in rows[0]["actions"]]
     assert tools.count("apply_patch") == 6 and "deploy" in tools
     discounted = day_samples(episode, gamma=0.5)
-    assert discounted[0]["reward_to_go_cents"] == rows[0]["reward_cents"] + 0.5 * (
-        rows[1]["reward_cents"]
+    assert (
+        discounted[0]["reward_to_go_cents"]
+        == rows[0]["reward_cents"] + 0.5 * (rows[1]["reward_cents"])
     )
 
 
@@ -106,8 +108,18 @@ def test_export_writes_and_records_the_episode_digests(
     out = tmp_path / "pairs.jsonl"
     result = CliRunner().invoke(
         app,
-        ["saas", "export", *map(str, logs.values()), "--format", "pairs", "--out", str(out)]
-        + ["--db", url, "--json"],
+        [
+            "saas",
+            "export",
+            *map(str, logs.values()),
+            "--format",
+            "pairs",
+            "--out",
+            str(out),
+            "--db",
+            url,
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)

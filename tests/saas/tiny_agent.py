@@ -41,12 +41,10 @@ def action_text(name: str, arguments: dict[str, Any]) -> str:
     return f"<tool_call>\n{call}\n</tool_call>"
 
 
-def build_tiny_agent(
-    path: Path, corpus: Iterable[str], seed: int = 0, one_call_per_turn: bool = False
-) -> None:
+def build_tiny_agent(path: Path, corpus: Iterable[str], seed: int = 0) -> None:
     """Save a ~100k-parameter GPT-2 and its tokenizer under ``path``. Its generation config
-    suppresses every token but the actions and the end of turn, and ends a turn after one
-    call, so each turn is one tool call (or none, which ends the rollout)."""
+    suppresses every token but the actions and the end of turn: a turn is a few tool calls,
+    and a turn with none ends the rollout."""
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
     tokenizer.decoder = decoders.ByteLevel()
@@ -78,7 +76,7 @@ def build_tiny_agent(
     model = GPT2LMHeadModel(config)
     actions = [hf.convert_tokens_to_ids(action_text(*a)) for a in ACTIONS]
     allowed = {*actions, hf.eos_token_id}
-    model.generation_config.eos_token_id = [hf.eos_token_id, *actions] if one_call_per_turn else hf.eos_token_id
+    model.generation_config.eos_token_id = hf.eos_token_id
     model.generation_config.pad_token_id = hf.pad_token_id
     model.generation_config.suppress_tokens = [i for i in range(len(hf)) if i not in allowed]
     model.save_pretrained(path)

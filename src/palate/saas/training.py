@@ -131,7 +131,9 @@ def trajectory(episode: EpisodeLog, prompt: str = BRIEF) -> dict[str, Any]:
         assert env.episode is not None
         messages: list[dict[str, Any]] = [{"role": "user", "content": f"{prompt}\n{observation}"}]
         for action in episode.actions():
-            text, _, _, _, _ = env.step(json.dumps({"tool": action["tool"], "arguments": action["args"]}))
+            text, _, _, _, _ = env.step(
+                json.dumps({"tool": action["tool"], "arguments": action["args"]})
+            )
             messages.append({"role": "assistant", "content": "", "tool_calls": [_call(action)]})
             messages.append({"role": "tool", "name": action["tool"], "content": text})
         tools = env.tool_schemas
