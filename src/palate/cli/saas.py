@@ -1,4 +1,5 @@
-"""``palate saas``: run an episode with a scripted agent, replay its log, report on it."""
+"""``palate saas``: run an episode with a scripted agent, replay its log, report on it, and
+export episodes as training data."""
 
 from __future__ import annotations
 
@@ -226,3 +227,36 @@ def taste_command(
             console.print(f"{name}: {rho}")
 
     emit(as_json, data, render)
+
+
+@app.command("export")
+def export_command(
+    logs: Annotated[list[Path], typer.Argument(help="Episode logs (events.jsonl).")],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="samples (per day, with reward-to-go), trl (conversational tool calling), "
+            "pairs (preferences between rollouts of the same seed).",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The JSON-lines file to write.")],
+    gamma: Annotated[
+        float, typer.Option("--gamma", help="Per-day discount of the reward-to-go (samples).")
+    ] = 1.0,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Export episodes as training data; record the episodes' digests in the ledger."""
+    from palate.saas.training import export_episodes
+
+    result = export_episodes(logs, fmt, out, store=open_store(db, create=True), gamma=gamma)
+
+    def render() -> None:
+        left = ", ".join(f"{n} {k}" for k, n in result.left_out.items())
+        console.print(
+            f"wrote {result.rows} {result.format} rows from {len(result.episodes)} episodes "
+            f"to {result.path}" + (f" (left out: {left})" if left else "")
+        )
+
+    emit(as_json, result.to_json(), render)
