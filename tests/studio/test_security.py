@@ -18,7 +18,7 @@ from palate.studio import create_app
 from palate.studio.accounts import add_user, check_password
 from palate.studio.app import SECRET_ENV, session_secret
 from palate.studio.quality import PairRow, Quality, RaterQuality, plots
-from palate.studio.throttle import LoginThrottle
+from palate.studio.throttle import ThrottleLimits
 from tests.helpers import run_cli
 from tests.studio.conftest import PASSWORD, Studio, assignments_of, csrf_of
 
@@ -139,8 +139,8 @@ class Clock:
 
 def test_wrong_logins_are_throttled_per_account_and_per_address(sqlite_studio: Studio) -> None:
     clock = Clock()
-    throttle = LoginThrottle(per_account=3, per_address=5, window_s=60, clock=clock)
-    app = create_app(sqlite_studio.url, throttle=throttle)
+    limits = ThrottleLimits(per_account=3, per_address=5, window_s=60, clock=clock)
+    app = create_app(sqlite_studio.url, login_limits=limits)
     client = TestClient(app)
     for _ in range(3):
         assert (

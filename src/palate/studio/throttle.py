@@ -3,20 +3,21 @@ further attempts are refused for a while without checking the password at all.
 
 The window slides: a failure counts for ``window_s`` seconds. A right password clears its
 account's failures (not its address's, so one good account cannot launder a guessing run).
-Counts live in the server process: behind several processes an attacker gets each process's
-allowance, which is still a small, fixed number of guesses per window.
+The failures live in the store (``palate.store.login_failures``), so every server process
+on it enforces the same limits: several processes behind one address give an attacker no
+more guesses than one. Each attempt counts as a failure from before its password is
+checked, so a burst of simultaneous guesses gets no more than the limit either.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from palate.errors import PalateError
+from palate.store.login_failures import LoginFailures, failure_key
 
 
 class LoginThrottled(PalateError):
@@ -27,45 +28,47 @@ class LoginThrottled(PalateError):
         self.retry_after = retry_after
 
 
-@dataclass
-class LoginThrottle:
+@dataclass(frozen=True)
+class ThrottleLimits:
     per_account: int = field(default=5, metadata={"help": "wrong logins per account per window"})
     per_address: int = field(default=30, metadata={"help": "wrong logins per client address"})
     window_s: float = field(default=900.0, metadata={"help": "how long a failure counts"})
-    clock: Callable[[], float] = field(default=time.monotonic, metadata={"help": "seconds"})
-    _failures: dict[str, deque[float]] = field(default_factory=dict, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    clock: Callable[[], float] = field(
+        default=time.time, metadata={"help": "wall-clock seconds, the same in every process"}
+    )
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.get(key)
-        if times is None:
-            return deque()
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        if not times:
-            del self._failures[key]
-        return times
 
-    def retry_after(self, account: str, address: str) -> int | None:
-        """Seconds until a login for ``account`` from ``address`` may be tried, or None now."""
-        now = self.clock()
-        waits = []
-        with self._lock:
-            for key, limit in (
-                (f"a:{account}", self.per_account),
-                (f"i:{address}", self.per_address),
-            ):
-                times = self._recent(key, now)
-                if len(times) >= limit:
-                    waits.append(times[len(times) - limit] + self.window_s - now)
-        return math.ceil(max(waits)) if waits else None
+@dataclass(frozen=True)
+class Attempt:
+    account: str = field(metadata={"help": "the account's failure key"})
+    ids: tuple[int, ...] = field(metadata={"help": "the failures counted for this attempt"})
 
-    def failed(self, account: str, address: str) -> None:
-        now = self.clock()
-        with self._lock:
-            for key in (f"a:{account}", f"i:{address}"):
-                self._failures.setdefault(key, deque()).append(now)
 
-    def succeeded(self, account: str) -> None:
-        with self._lock:
-            self._failures.pop(f"a:{account}", None)
+class LoginThrottle:
+    """The limits, applied to the failures in one store."""
+
+    def __init__(self, failures: LoginFailures, limits: ThrottleLimits | None = None) -> None:
+        self.failures = failures
+        self.limits = limits or ThrottleLimits()
+
+    def attempt(self, account: str, address: str) -> Attempt:
+        """Count a login for ``account`` from ``address`` as a failure, or raise LoginThrottled
+        (counting nothing) if either has had its limit of failures in the window."""
+        keys = (failure_key("account", account), failure_key("address", address))
+        limits = self.limits
+        reserved = self.failures.reserve(
+            list(zip(keys, (limits.per_account, limits.per_address), strict=True)),
+            limits.window_s,
+            limits.clock(),
+        )
+        if reserved.wait_s is not None:
+            raise LoginThrottled(max(1, math.ceil(reserved.wait_s)))
+        return Attempt(keys[0], reserved.ids)
+
+    def succeeded(self, attempt: Attempt) -> None:
+        """The password was right: the account's failures go, and this attempt's."""
+        self.failures.forget(attempt.ids, attempt.account)
+
+    def abandoned(self, attempt: Attempt) -> None:
+        """The password was never checked (the server was busy): the attempt does not count."""
+        self.failures.forget(attempt.ids)
