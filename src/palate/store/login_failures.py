@@ -16,8 +16,21 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import BigInteger, Column, Engine, Float, Index, Integer, String, Table
-from sqlalchemy import delete, insert, or_, select, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    delete,
+    insert,
+    or_,
+    select,
+    text,
+)
 
 from palate.store.tables import metadata
 
@@ -50,7 +63,9 @@ class LoginFailures:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def reserve(self, limits: Sequence[tuple[str, int]], window_s: float, now: float) -> Reservation:
+    def reserve(
+        self, limits: Sequence[tuple[str, int]], window_s: float, now: float
+    ) -> Reservation:
         """Count one failure under each key unless a key already has its limit of failures in
         the window; then nothing is counted and ``wait_s`` says how long until one expires."""
         f = studio_login_failures.c
@@ -61,9 +76,8 @@ class LoginFailures:
             conn.execute(delete(studio_login_failures).where(f.at <= now - window_s))
             for key, limit in limits:
                 # The limit-th most recent failure: once it expires, one more attempt is allowed.
-                oldest = conn.execute(
-                    select(f.at).where(f.key == key).order_by(f.at.desc()).offset(limit - 1).limit(1)
-                ).scalar()
+                recent = select(f.at).where(f.key == key).order_by(f.at.desc())
+                oldest = conn.execute(recent.offset(limit - 1).limit(1)).scalar()
                 if oldest is not None:
                     waits.append(oldest + window_s - now)
             if waits:

@@ -147,9 +147,7 @@ async def check_login(request: Request, name: str, password: str) -> UserRow | N
     """
     throttle: LoginThrottle = request.app.state.throttle
     hashing: HashingPool = request.app.state.hashing
-    attempt = await run_in_threadpool(
-        throttle.attempt, name_key(name), client_address(request)
-    )
+    attempt = await run_in_threadpool(throttle.attempt, name_key(name), client_address(request))
     try:
         user = await hashing.authenticate(service(request).studio, name, password)
     except Exception:  # not checked (the pool was full): it was no wrong password

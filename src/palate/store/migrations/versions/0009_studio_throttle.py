@@ -17,9 +17,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "studio_login_failures",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
         sa.Column("key", sa.String(64), nullable=False),
         sa.Column("at", sa.Float, nullable=False),
     )
