@@ -6,8 +6,8 @@ throttle (``palate.studio.throttle``) decides the limits; this runs the SQL.
 
 Checking the limits and counting an attempt are one transaction, serialised across processes
 (SQLite's ``BEGIN IMMEDIATE``; a PostgreSQL advisory lock), so concurrent attempts cannot all
-pass a check that only one of them should: the attempt is counted as a failure before its
-password is checked, and uncounted if the password was right.
+pass a check that only one of them should: the throttle counts an attempt at an account as a
+failure before its password is checked, and uncounts it if the password was right.
 """
 
 from __future__ import annotations
@@ -64,10 +64,11 @@ class LoginFailures:
         self.engine = engine
 
     def reserve(
-        self, limits: Sequence[tuple[str, int]], window_s: float, now: float
+        self, limits: Sequence[tuple[str, int]], count: str, window_s: float, now: float
     ) -> Reservation:
-        """Count one failure under each key unless a key already has its limit of failures in
-        the window; then nothing is counted and ``wait_s`` says how long until one expires."""
+        """Count one failure under the key ``count`` unless a key in ``limits`` already has its
+        limit of failures in the window; then nothing is counted and ``wait_s`` says how long
+        until one expires."""
         f = studio_login_failures.c
         waits = []
         with self.engine.begin() as conn:
@@ -82,11 +83,15 @@ class LoginFailures:
                     waits.append(oldest + window_s - now)
             if waits:
                 return Reservation((), max(waits))
-            ids = conn.execute(
-                insert(studio_login_failures).returning(f.id),
-                [{"key": key, "at": now} for key, _ in limits],
-            ).scalars()
-            return Reservation(tuple(int(i) for i in ids), None)
+            new_id = conn.execute(
+                insert(studio_login_failures).values(key=count, at=now).returning(f.id)
+            ).scalar_one()
+            return Reservation((int(new_id),), None)
+
+    def add(self, key: str, now: float) -> None:
+        """Count one failure under ``key``."""
+        with self.engine.begin() as conn:
+            conn.execute(insert(studio_login_failures).values(key=key, at=now))
 
     def forget(self, ids: Sequence[int], key: str | None = None) -> None:
         """Delete the rows ``ids``, and every failure under ``key`` when given."""

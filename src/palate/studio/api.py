@@ -153,8 +153,8 @@ async def check_login(request: Request, name: str, password: str) -> UserRow | N
     except Exception:  # not checked (the pool was full): it was no wrong password
         await run_in_threadpool(throttle.abandoned, attempt)
         raise
-    if user is not None:
-        await run_in_threadpool(throttle.succeeded, attempt)
+    outcome = throttle.failed if user is None else throttle.succeeded
+    await run_in_threadpool(outcome, attempt)
     return user
 
 

@@ -5,8 +5,11 @@ The window slides: a failure counts for ``window_s`` seconds. A right password c
 account's failures (not its address's, so one good account cannot launder a guessing run).
 The failures live in the store (``palate.store.login_failures``), so every server process
 on it enforces the same limits: several processes behind one address give an attacker no
-more guesses than one. Each attempt counts as a failure from before its password is
-checked, so a burst of simultaneous guesses gets no more than the limit either.
+more guesses than one. An attempt counts against its account from before its password is
+checked, so a burst of simultaneous guesses at an account gets no more than the limit either.
+Against its address it counts only once found wrong: raters behind one NAT who all log in at
+nine o'clock must not lock each other out (a burst spread over accounts can pass the address
+limit by the logins in flight, a few per process: see ``palate.studio.accounts``).
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ class ThrottleLimits:
 @dataclass(frozen=True)
 class Attempt:
     account: str = field(metadata={"help": "the account's failure key"})
-    ids: tuple[int, ...] = field(metadata={"help": "the failures counted for this attempt"})
+    address: str = field(metadata={"help": "the address's failure key"})
+    ids: tuple[int, ...] = field(metadata={"help": "the failure counted for this attempt"})
 
 
 class LoginThrottle:
@@ -52,21 +56,26 @@ class LoginThrottle:
         self.limits = limits or ThrottleLimits()
 
     def attempt(self, account: str, address: str) -> Attempt:
-        """Count a login for ``account`` from ``address`` as a failure, or raise LoginThrottled
-        (counting nothing) if either has had its limit of failures in the window."""
-        keys = (failure_key("account", account), failure_key("address", address))
+        """Count a login at ``account`` as a failure, or raise LoginThrottled (counting
+        nothing) if it or ``address`` has had its limit of failures in the window."""
         limits = self.limits
+        keys = (failure_key("account", account), failure_key("address", address))
         reserved = self.failures.reserve(
             list(zip(keys, (limits.per_account, limits.per_address), strict=True)),
+            keys[0],
             limits.window_s,
             limits.clock(),
         )
         if reserved.wait_s is not None:
             raise LoginThrottled(max(1, math.ceil(reserved.wait_s)))
-        return Attempt(keys[0], reserved.ids)
+        return Attempt(keys[0], keys[1], reserved.ids)
+
+    def failed(self, attempt: Attempt) -> None:
+        """The password was wrong: it counts against the address too."""
+        self.failures.add(attempt.address, self.limits.clock())
 
     def succeeded(self, attempt: Attempt) -> None:
-        """The password was right: the account's failures go, and this attempt's."""
+        """The password was right: the account's failures go (its address's stay)."""
         self.failures.forget(attempt.ids, attempt.account)
 
     def abandoned(self, attempt: Attempt) -> None:
