@@ -8,8 +8,9 @@ on it enforces the same limits: several processes behind one address give an att
 more guesses than one. An attempt counts against its account from before its password is
 checked, so a burst of simultaneous guesses at an account gets no more than the limit either.
 Against its address it counts only once found wrong: raters behind one NAT who all log in at
-nine o'clock must not lock each other out (a burst spread over accounts can pass the address
-limit by the logins in flight, a few per process: see ``palate.studio.accounts``).
+nine o'clock must not lock each other out (so a burst spread over many accounts can pass the
+address limit by the logins a process holds at once, ``HASH_WORKERS + HASH_QUEUE`` in
+``palate.studio.accounts``, before the first is found wrong).
 """
 
 from __future__ import annotations
