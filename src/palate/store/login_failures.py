@@ -53,7 +53,7 @@ def failure_key(kind: str, value: str) -> str:
 
 @dataclass(frozen=True)
 class Reservation:
-    ids: tuple[int, ...] = field(metadata={"help": "the failure rows counted for the attempt"})
+    row: int | None = field(metadata={"help": "the failure counted for the attempt"})
     wait_s: float | None = field(metadata={"help": "seconds until allowed, if refused"})
 
 
@@ -82,20 +82,20 @@ class LoginFailures:
                 if oldest is not None:
                     waits.append(oldest + window_s - now)
             if waits:
-                return Reservation((), max(waits))
+                return Reservation(None, max(waits))
             new_id = conn.execute(
                 insert(studio_login_failures).values(key=count, at=now).returning(f.id)
             ).scalar_one()
-            return Reservation((int(new_id),), None)
+            return Reservation(int(new_id), None)
 
     def add(self, key: str, now: float) -> None:
         """Count one failure under ``key``."""
         with self.engine.begin() as conn:
             conn.execute(insert(studio_login_failures).values(key=key, at=now))
 
-    def forget(self, ids: Sequence[int], key: str | None = None) -> None:
-        """Delete the rows ``ids``, and every failure under ``key`` when given."""
+    def forget(self, row: int, key: str | None = None) -> None:
+        """Delete the failure ``row``, and every failure under ``key`` when given."""
         f = studio_login_failures.c
-        where = f.id.in_(ids) if key is None else or_(f.id.in_(ids), f.key == key)
+        where = f.id == row if key is None else or_(f.id == row, f.key == key)
         with self.engine.begin() as conn:
             conn.execute(delete(studio_login_failures).where(where))

@@ -46,7 +46,7 @@ class ThrottleLimits:
 class Attempt:
     account: str = field(metadata={"help": "the account's failure key"})
     address: str = field(metadata={"help": "the address's failure key"})
-    ids: tuple[int, ...] = field(metadata={"help": "the failure counted for this attempt"})
+    row: int = field(metadata={"help": "the failure counted for this attempt"})
 
 
 class LoginThrottle:
@@ -67,9 +67,9 @@ class LoginThrottle:
             limits.window_s,
             limits.clock(),
         )
-        if reserved.wait_s is not None:
-            raise LoginThrottled(max(1, math.ceil(reserved.wait_s)))
-        return Attempt(keys[0], keys[1], reserved.ids)
+        if reserved.row is None:
+            raise LoginThrottled(max(1, math.ceil(reserved.wait_s or 0)))
+        return Attempt(keys[0], keys[1], reserved.row)
 
     def failed(self, attempt: Attempt) -> None:
         """The password was wrong: it counts against the address too."""
@@ -77,8 +77,8 @@ class LoginThrottle:
 
     def succeeded(self, attempt: Attempt) -> None:
         """The password was right: the account's failures go (its address's stay)."""
-        self.failures.forget(attempt.ids, attempt.account)
+        self.failures.forget(attempt.row, attempt.account)
 
     def abandoned(self, attempt: Attempt) -> None:
         """The password was never checked (the server was busy): the attempt does not count."""
-        self.failures.forget(attempt.ids)
+        self.failures.forget(attempt.row)
