@@ -23,7 +23,6 @@ from palate.store.studio_tables import (
     studio_adjudications,
     studio_assignments,
     studio_drafts,
-    studio_login_failures,
     studio_projects,
     studio_sessions,
     studio_settings,
@@ -309,26 +308,6 @@ class StudioStore:
     def end_expired_sessions(self, now: datetime) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(studio_sessions).where(studio_sessions.c.expires_at <= now))
-
-    # -- wrong logins, shared by all server processes -------------------------------------
-
-    def recent_failures(self, key: str, since: float, limit: int) -> list[float]:
-        """Times of the latest ``limit`` failures of ``key`` after ``since``, newest first."""
-        f = studio_login_failures.c
-        query = select(f.at).where(f.key == key, f.at > since).order_by(f.at.desc()).limit(limit)
-        with self._read() as conn:
-            return [float(t) for t in conn.execute(query).scalars()]
-
-    def add_failures(self, keys: Sequence[str], at: float, forget_before: float) -> None:
-        """Record failures of ``keys``, dropping any that no longer count."""
-        f = studio_login_failures.c
-        with self.engine.begin() as conn:
-            conn.execute(delete(studio_login_failures).where(f.at <= forget_before))
-            conn.execute(insert(studio_login_failures), [{"key": k, "at": at} for k in keys])
-
-    def clear_failures(self, key: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(delete(studio_login_failures).where(studio_login_failures.c.key == key))
 
     # -- settings shared by all server processes ----------------------------------------------
 

@@ -181,15 +181,3 @@ studio_skips = Table(
     Column("note", Text, nullable=False),
     Column("skipped_at", DateTime(timezone=True), nullable=False),
 )
-
-# Wrong logins, by "a:<account key>" and "i:<address>", at clock seconds: kept in the store so
-# that every server process counts the same failures (0008).
-studio_login_failures = Table(
-    "studio_login_failures",
-    metadata,
-    Column("id", _ID, primary_key=True),
-    Column("key", String(200), nullable=False),
-    Column("at", Float, nullable=False),
-)
-Index("ix_studio_login_failures_key", studio_login_failures.c.key, studio_login_failures.c.at)
-Index("ix_studio_login_failures_at", studio_login_failures.c.at)

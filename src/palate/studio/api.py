@@ -44,7 +44,7 @@ from palate.studio.security import (
     start_session,
 )
 from palate.studio.service import NotFound, Service, known_id
-from palate.studio.throttle import LoginThrottle, LoginThrottled
+from palate.studio.throttle import LoginThrottle
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -189,15 +189,14 @@ async def check_login(request: Request, name: str, password: str) -> UserRow | N
     """
     throttle: LoginThrottle = request.app.state.throttle
     hashing: HashingPool = request.app.state.hashing
-    account, address = name_key(name), client_address(request)
-    wait = throttle.retry_after(account, address)
-    if wait is not None:
-        raise LoginThrottled(wait)
-    user = await hashing.authenticate(service(request).studio, name, password)
-    if user is None:
-        throttle.failed(account, address)
-    else:
-        throttle.succeeded(account)
+    attempt = await run_in_threadpool(throttle.attempt, name_key(name), client_address(request))
+    try:
+        user = await hashing.authenticate(service(request).studio, name, password)
+    except Exception:  # not checked (the pool was full): it was no wrong password
+        await run_in_threadpool(throttle.abandoned, attempt)
+        raise
+    outcome = throttle.failed if user is None else throttle.succeeded
+    await run_in_threadpool(outcome, attempt)
     return user
 
 

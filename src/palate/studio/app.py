@@ -6,8 +6,9 @@ message, the API returns JSON ``{"detail": ..., "field": ...}``. Only /login, /h
 /static, the API docs and the OpenAPI document work without a session.
 
 Several server processes may serve one address: they share the store (PostgreSQL), so they
-share sessions, drafts and the cookie-signing secret (``$PALATE_STUDIO_SECRET``, or one
-generated on first start and kept in the store, so restarts log nobody out).
+share sessions, drafts, the login throttle's counts and the cookie-signing secret
+(``$PALATE_STUDIO_SECRET``, or one generated on first start and kept in the store, so
+restarts log nobody out).
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from palate.errors import InputError, PalateError
 from palate.store import Store
+from palate.store.login_failures import LoginFailures
 from palate.store.studio import AlreadyExists, StudioStore
 from palate.studio import api, content, pages
 from palate.studio.accounts import HashingPool, LoginBusy
 from palate.studio.guard import MAX_BODY, RequestGuard
 from palate.studio.security import SESSION_HOURS, LoginRequired, PageForbidden, session_user
 from palate.studio.service import NotFound, NotQualified, Service
-from palate.studio.throttle import LoginThrottle, LoginThrottled
+from palate.studio.throttle import LoginThrottle, LoginThrottled, ThrottleLimits
 
 SECRET_ENV = "PALATE_STUDIO_SECRET"
 HTTPS_ENV = "PALATE_STUDIO_HTTPS"
@@ -82,13 +84,14 @@ def create_app(
     secret_key: str | None = None,
     https: bool | None = None,
     max_body: int = MAX_BODY,
-    throttle: LoginThrottle | None = None,
+    login_limits: ThrottleLimits | None = None,
 ) -> FastAPI:
     """The studio on the store at ``store_url``.
 
     ``secret_key`` signs session cookies (see ``session_secret``); ``https`` marks cookies
     Secure and sends HSTS (default: ``$PALATE_STUDIO_HTTPS`` is 1; turn it on behind an
-    https proxy); ``max_body`` bounds request bodies in bytes.
+    https proxy); ``max_body`` bounds request bodies in bytes; ``login_limits`` are the
+    throttle's (the failures they count are in the store, shared by every process).
     """
     store = Store(store_url)
     studio = StudioStore(store)
@@ -107,7 +110,7 @@ def create_app(
     app.state.studio = studio
     app.state.service = Service(studio)
     app.state.hashing = HashingPool()
-    app.state.throttle = (throttle or LoginThrottle()).bound(studio)
+    app.state.throttle = LoginThrottle(LoginFailures(store.engine), login_limits)
     app.add_middleware(
         SessionMiddleware,
         secret_key=key,

@@ -3,20 +3,25 @@ further attempts are refused for a while without checking the password at all.
 
 The window slides: a failure counts for ``window_s`` seconds. A right password clears its
 account's failures (not its address's, so one good account cannot launder a guessing run).
-Failures are rows of the store, so several server processes count them together: going
-through another process does not buy an attacker more guesses.
+The failures live in the store (``palate.store.login_failures``), so every server process
+on it enforces the same limits: several processes behind one address give an attacker no
+more guesses than one. An attempt counts against its account from before its password is
+checked, so a burst of simultaneous guesses at an account gets no more than the limit either.
+Against its address it counts only once found wrong: raters behind one NAT who all log in at
+nine o'clock must not lock each other out (so a burst spread over many accounts can pass the
+address limit by the logins a process holds at once, ``HASH_WORKERS + HASH_QUEUE`` in
+``palate.studio.accounts``, before the first is found wrong).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from palate.errors import PalateError
-from palate.store.studio import StudioStore
+from palate.store.login_failures import LoginFailures, failure_key
 
 
 class LoginThrottled(PalateError):
@@ -28,37 +33,52 @@ class LoginThrottled(PalateError):
 
 
 @dataclass(frozen=True)
-class LoginThrottle:
+class ThrottleLimits:
     per_account: int = field(default=5, metadata={"help": "wrong logins per account per window"})
     per_address: int = field(default=30, metadata={"help": "wrong logins per client address"})
     window_s: float = field(default=900.0, metadata={"help": "how long a failure counts"})
     clock: Callable[[], float] = field(
-        default=time.time, metadata={"help": "seconds, the same in every process"}
+        default=time.time, metadata={"help": "wall-clock seconds, the same in every process"}
     )
-    studio: StudioStore | None = field(default=None, metadata={"help": "where failures live"})
 
-    def bound(self, studio: StudioStore) -> LoginThrottle:
-        """This throttle counting in ``studio``'s store."""
-        return dataclasses.replace(self, studio=studio)
 
-    def _store(self) -> StudioStore:
-        if self.studio is None:
-            raise PalateError("the login throttle has no store: call bound(studio) first")
-        return self.studio
+@dataclass(frozen=True)
+class Attempt:
+    account: str = field(metadata={"help": "the account's failure key"})
+    address: str = field(metadata={"help": "the address's failure key"})
+    row: int = field(metadata={"help": "the failure counted for this attempt"})
 
-    def retry_after(self, account: str, address: str) -> int | None:
-        """Seconds until a login for ``account`` from ``address`` may be tried, or None now."""
-        now = self.clock()
-        waits = []
-        for key, limit in ((f"a:{account}", self.per_account), (f"i:{address}", self.per_address)):
-            times = self._store().recent_failures(key, now - self.window_s, limit)
-            if len(times) >= limit:
-                waits.append(times[-1] + self.window_s - now)
-        return math.ceil(max(waits)) if waits else None
 
-    def failed(self, account: str, address: str) -> None:
-        now = self.clock()
-        self._store().add_failures([f"a:{account}", f"i:{address}"], now, now - self.window_s)
+class LoginThrottle:
+    """The limits, applied to the failures in one store."""
 
-    def succeeded(self, account: str) -> None:
-        self._store().clear_failures(f"a:{account}")
+    def __init__(self, failures: LoginFailures, limits: ThrottleLimits | None = None) -> None:
+        self.failures = failures
+        self.limits = limits or ThrottleLimits()
+
+    def attempt(self, account: str, address: str) -> Attempt:
+        """Count a login at ``account`` as a failure, or raise LoginThrottled (counting
+        nothing) if it or ``address`` has had its limit of failures in the window."""
+        limits = self.limits
+        keys = (failure_key("account", account), failure_key("address", address))
+        reserved = self.failures.reserve(
+            list(zip(keys, (limits.per_account, limits.per_address), strict=True)),
+            keys[0],
+            limits.window_s,
+            limits.clock(),
+        )
+        if reserved.row is None:
+            raise LoginThrottled(max(1, math.ceil(reserved.wait_s or 0)))
+        return Attempt(keys[0], keys[1], reserved.row)
+
+    def failed(self, attempt: Attempt) -> None:
+        """The password was wrong: it counts against the address too."""
+        self.failures.add(attempt.address, self.limits.clock())
+
+    def succeeded(self, attempt: Attempt) -> None:
+        """The password was right: the account's failures go (its address's stay)."""
+        self.failures.forget(attempt.row, attempt.account)
+
+    def abandoned(self, attempt: Attempt) -> None:
+        """The password was never checked (the server was busy): the attempt does not count."""
+        self.failures.forget(attempt.row)

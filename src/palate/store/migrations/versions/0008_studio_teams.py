@@ -1,6 +1,5 @@
 """Studio for expert teams: task kinds, qualification, revision windows, reviews,
-adjudications, gold explanations and AI-judge assistance; wrong logins counted in the store
-(shared by every server process).
+adjudications, gold explanations and AI-judge assistance (wrong logins are counted by 0009).
 
 Every new column is nullable or has a default, so existing projects read as before
 (pairwise, no qualification, no revision).
@@ -56,20 +55,9 @@ def upgrade() -> None:
         sa.Column("submissions", sa.Text, nullable=False),
         sa.Column("decided_at", _TIME, nullable=False),
     )
-    op.create_table(
-        "studio_login_failures",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
-        sa.Column("key", sa.String(200), nullable=False),
-        sa.Column("at", sa.Float, nullable=False),
-    )
-    op.create_index("ix_studio_login_failures_key", "studio_login_failures", ["key", "at"])
-    op.create_index("ix_studio_login_failures_at", "studio_login_failures", ["at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_studio_login_failures_at", table_name="studio_login_failures")
-    op.drop_index("ix_studio_login_failures_key", table_name="studio_login_failures")
-    op.drop_table("studio_login_failures")
     op.drop_table("studio_adjudications")
     with op.batch_alter_table("studio_submissions") as batch:
         batch.drop_constraint("fk_studio_submissions_reviewed_by", type_="foreignkey")
