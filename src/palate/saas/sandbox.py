@@ -68,9 +68,12 @@ def _under(path, roots):
 def die_with_parent(parent):
     # The service runs in its own session, so a SIGKILLed harness would leave it running:
     # the kernel kills it instead (PR_SET_PDEATHSIG = 1), and if the harness is already gone
-    # it leaves now. Before the audit hook, which refuses ctypes.
+    # it leaves now. Before the audit hook, which refuses ctypes; forgotten after, so that
+    # importing it again meets the hook.
     import ctypes
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    for name in [m for m in sys.modules if m.split(".")[0] in ("ctypes", "_ctypes")]:
+        del sys.modules[name]
     if os.getppid() != parent:
         os._exit(1)
 
