@@ -31,8 +31,8 @@ from palate.evals.interval import Estimate, clustered_mean
 from palate.ledger import EntityRef, Ledger
 from palate.ledger.provenance import current_agent
 from palate.saas.events import write_atomic
-from palate.saas.presets import preset
 from palate.saas.llm_agent import AGENT_NAME, LlmRunOptions, run_llm_episode, store_cache
+from palate.saas.presets import preset
 from palate.saas.run import EVENTS_FILE, SUMMARY_FILE, RunOptions, run_episode
 from palate.store import Store
 
@@ -286,8 +286,8 @@ def record_rollout(store: Store, rollout: Rollout) -> None:
     model = rollout.model_use()
     used = []
     if model is not None:
-        config = EntityRef(kind="saas-agent-config", id=model["model"], hash=model["agent_config_hash"])
-        used.append(config)
+        hash_ = model["agent_config_hash"]
+        used.append(EntityRef(kind="saas-agent-config", id=model["model"], hash=hash_))
     Ledger(store).append(
         "saas.rollout",
         agent=current_agent(),
