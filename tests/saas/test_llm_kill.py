@@ -43,7 +43,9 @@ def wait_until_gone(processes: list[psutil.Process], timeout_s: float) -> list[p
 
 def test_sigkill_mid_episode_leaves_nothing_running_and_resumes(tmp_path: Path) -> None:
     baseline = run_episode(RunOptions("root-cause", SEED, PRESET, DAYS), tmp_path / "baseline")
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    # TMPDIR: what the killed run leaves in its temporary directories stays in tmp_path
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TMPDIR": str(tmp_path / "tmp")}
     faults = Script(
         tool_model=FollowAgent("root-cause"),
         latency_s=0.2,  # a call in flight long enough to be killed in
