@@ -4,7 +4,9 @@ An episode is a pure function of its options (agent, seed, preset, days), so whe
 cannot change it: each runs in its own temporary directory wherever it is placed and sends
 back its summary and its event log, which the caller writes under ``OUT/seed-N/``. The
 digests of a parallel or Ray rollout are therefore those of the serial one, which the tests
-check.
+check. An LLM agent's episode (``RunOptions.agent_config``) is as pure as its model's answers;
+each worker opens the call cache's store itself (``RunOptions.cache_url``), so episodes in
+several processes share it and a rerun takes every answered call from it.
 
 What a rollout says about an agent: the net-worth distribution over seeds with a bootstrap
 interval of its mean, and pass^k (Yao et al. 2024, tau-bench), the chance that k episodes on
