@@ -150,6 +150,14 @@ def rollout_command(
             "--ray", help="Run on Ray: a cluster address (auto, ray://HOST:10001) or 'local'."
         ),
     ] = None,
+    agent_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--agent-config",
+            help="AGENT.yaml for --agent llm. Its calls are cached in --db, which every worker "
+            "opens (on a Ray cluster, use a database they all reach).",
+        ),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -164,15 +172,23 @@ def rollout_command(
         serial,
     )
 
-    base = RunOptions(agent, 0, preset, days)
-    agent_by_name(agent)  # an unknown agent fails before any episode starts
+    if (agent == "llm") != (agent_config is not None):
+        raise PalateError("--agent llm and --agent-config AGENT.yaml go together")
+    chosen = parse_seeds(seeds)
+    if agent_config is not None:
+        config = load_agent_config(agent_config)
+        url = _absolute(open_store(db, create=True).url)  # each worker opens it itself
+        base = RunOptions(agent, 0, preset, days, agent_config=config, cache_url=url)
+    else:
+        agent_by_name(agent)  # an unknown agent fails before any episode starts
+        base = RunOptions(agent, 0, preset, days)
     if ray is not None:
         runner, mode = on_ray(ray, workers), "ray"
     elif workers > 1:
         runner, mode = processes(workers), "processes"
     else:
         runner, mode = serial, "serial"
-    rollout = run_rollout(base, parse_seeds(seeds), out, runner, mode)
+    rollout = run_rollout(base, chosen, out, runner, mode)
     record_rollout(open_store(db, create=True), rollout)
     report = write_rollout_report(out)
     result = rollout.to_json()
@@ -189,6 +205,14 @@ def rollout_command(
         )
 
     emit(as_json, result, render)
+
+
+def _absolute(url: str) -> str:
+    """A SQLite URL with an absolute path: workers (Ray's) may run in another directory."""
+    from palate.store.engine import sqlite_path
+
+    path = sqlite_path(url)
+    return url if path is None else f"sqlite:///{path.resolve()}"
 
 
 @app.command("taste")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -102,6 +103,24 @@ def taste_sections(taste: TasteResult) -> list[tuple[str, str]]:
     ]
 
 
+def model_section(rollout: Rollout, model: dict[str, Any]) -> str:
+    """An LLM agent's calls, errors and derailment, per episode."""
+    intro = (
+        f"<p>Model <code>{html.escape(model['model'])}</code>, agent config "
+        f"<code>{model['agent_config_hash'][:16]}</code>: {model['model_calls']} calls made, "
+        f"{model['cache_hits']} taken from the cache; {model['derailed_episodes']} of "
+        f"{len(rollout.seeds)} episodes flagged as derailed.</p>"
+    )
+    rows: list[list[object]] = [
+        [s["seed"], s["model_calls"], s["cache_hits"], s["model_errors"], s["tool_errors"],
+         s["no_tool_call"], s["derailment"]["looping"], s["derailment"]["stalled"]]
+        for s in rollout.summaries
+    ]  # fmt: skip
+    headers = ["seed", "model calls", "from cache", "model errors", "tool errors",
+               "no tool call", "loops flagged", "stalls flagged"]  # fmt: skip
+    return intro + table_html(headers, rows)
+
+
 def write_rollout_report(out: Path) -> Path:
     """Write OUT/report.html from OUT/rollout.json (and OUT/taste.json, once judged)."""
     rollout = Rollout.load(out)
@@ -148,6 +167,9 @@ def write_rollout_report(out: Path) -> Path:
             ),
         ),
     ]
+    model = rollout.model_use()
+    if model is not None:
+        sections.insert(3, ("The language model", model_section(rollout, model)))
     taste = TasteResult.load(out)
     if taste is not None:
         sections += taste_sections(taste)

@@ -4,7 +4,9 @@ An episode is a pure function of its options (agent, seed, preset, days), so whe
 cannot change it: each runs in its own temporary directory wherever it is placed and sends
 back its summary and its event log, which the caller writes under ``OUT/seed-N/``. The
 digests of a parallel or Ray rollout are therefore those of the serial one, which the tests
-check.
+check. An LLM agent's episode (``RunOptions.agent_config``) is as pure as its model's answers;
+each worker opens the call cache's store itself (``RunOptions.cache_url``), so episodes in
+several processes share it and a rerun takes every answered call from it.
 
 What a rollout says about an agent: the net-worth distribution over seeds with a bootstrap
 interval of its mean, and pass^k (Yao et al. 2024, tau-bench), the chance that k episodes on
@@ -31,6 +33,7 @@ from palate.evals.interval import Estimate, clustered_mean
 from palate.ledger import EntityRef, Ledger
 from palate.ledger.provenance import current_agent
 from palate.saas.events import write_atomic
+from palate.saas.llm_agent import AGENT_NAME, LlmRunOptions, run_llm_episode, store_cache
 from palate.saas.presets import preset
 from palate.saas.run import EVENTS_FILE, SUMMARY_FILE, RunOptions, run_episode
 from palate.store import Store
@@ -51,8 +54,24 @@ def play(options: RunOptions) -> Played:
     """Run one episode in a temporary directory of this machine; return its summary and log."""
     with tempfile.TemporaryDirectory(prefix="palate-rollout-") as tmp:
         out = Path(tmp) / "out"
-        summary = run_episode(options, out, root=Path(tmp))
+        if options.agent_config is None:
+            summary = run_episode(options, out, root=Path(tmp))
+        else:
+            summary = _play_llm(options, out, Path(tmp))
         return Played(summary, (out / EVENTS_FILE).read_bytes())
+
+
+def _play_llm(options: RunOptions, out: Path, root: Path) -> dict[str, Any]:
+    """An LLM agent's episode, its calls kept in (and, when answered before, taken from) the
+    store at ``options.cache_url``, opened here: a connection of this process, not a pickled
+    one."""
+    assert options.agent_config is not None
+    config = options.agent_config
+    llm = LlmRunOptions(options.seed, options.preset, options.days)
+    if options.cache_url is None:
+        return run_llm_episode(config, llm, out, root=root)
+    with Store(options.cache_url) as store:
+        return run_llm_episode(config, llm, out, root=root, cache=store_cache(store, config))
 
 
 def episode_dir(out: Path, seed: int) -> Path:
@@ -144,6 +163,21 @@ class Rollout:
         dollars = [s["net_worth_cents"] / 100 for s in self.summaries]
         return clustered_mean(dollars, self.seeds)
 
+    def model_use(self) -> dict[str, Any] | None:
+        """For an LLM agent (None for a scripted one): its model and config hash, and over
+        seeds the calls made and taken from the cache, tool and model errors, and the episodes
+        flagged as derailed."""
+        if not self.summaries or "agent_config_hash" not in self.summaries[0]:
+            return None
+        first = self.summaries[0]
+        counts = ("model_calls", "cache_hits", "tool_errors", "model_errors", "no_tool_call")
+        return {
+            "model": first["model"],
+            "agent_config_hash": first["agent_config_hash"],
+            **{name: sum(s[name] for s in self.summaries) for name in counts},
+            "derailed_episodes": sum(bool(s["derailment"]["flags"]) for s in self.summaries),
+        }
+
     def to_json(self) -> dict[str, Any]:
         estimate = self.net_worth()
         return {
@@ -156,6 +190,7 @@ class Rollout:
             "passed": sum(self.passes),
             "pass_k": [p.to_json() for p in pass_k_table(self.passes)],
             "net_worth_dollars": None if estimate is None else estimate.to_json(),
+            "model_use": self.model_use(),
             "episodes": self.summaries,
         }
 
@@ -219,6 +254,8 @@ def run_rollout(
         raise PalateError("a rollout needs at least one seed")
     if base.days is not None and base.days < 1:
         raise PalateError(f"--days must be at least 1, got {base.days}")
+    if (base.agent == AGENT_NAME) != (base.agent_config is not None):
+        raise PalateError("--agent llm and --agent-config AGENT.yaml go together")
     preset(base.preset)
     if out.exists() and not out.is_dir():
         raise InputError("the rollout's output must be a directory", file=str(out))
@@ -246,10 +283,17 @@ def _up_at_end(log: bytes) -> bool:
 
 def record_rollout(store: Store, rollout: Rollout) -> None:
     """One ledger record for the rollout: the agent, preset and seeds, and every episode's
-    digest as an entity, so each figure in its report traces to replayable logs."""
+    digest as an entity, so each figure in its report traces to replayable logs; for an LLM
+    agent, its config as used."""
+    model = rollout.model_use()
+    used = []
+    if model is not None:
+        hash_ = model["agent_config_hash"]
+        used.append(EntityRef(kind="saas-agent-config", id=model["model"], hash=hash_))
     Ledger(store).append(
         "saas.rollout",
         agent=current_agent(),
+        used=used,
         generated=[
             EntityRef(
                 kind="saas-episode",

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -19,6 +19,9 @@ from palate.saas.episode import Episode
 from palate.saas.events import write_atomic
 from palate.saas.presets import preset
 from palate.store import Store
+
+if TYPE_CHECKING:
+    from palate.saas.llm_agent import AgentConfig
 
 EVENTS_FILE = "events.jsonl"
 SUMMARY_FILE = "summary.json"
@@ -34,6 +37,12 @@ class RunOptions:
     """Days to run; default: the preset's length."""
     snapshot_at: int | None = None
     """Also save a snapshot at the start of this day, under OUT/snapshot."""
+    agent_config: AgentConfig | None = None
+    """For agent ``llm`` (in rollouts): its AGENT.yaml."""
+    cache_url: str | None = None
+    """For agent ``llm``: the store its completed calls are kept in. Each process running an
+    episode opens it itself (SQLite's WAL and busy timeout let several write at once; on a Ray
+    cluster it must be a database every worker reaches, e.g. PostgreSQL)."""
 
 
 def run_episode(options: RunOptions, out: Path, root: Path | None = None) -> dict[str, Any]:

@@ -11,7 +11,9 @@ outside the workspace and the Python installation, and writes anywhere but a scr
 and are logged for it. Under that, ``palate.isolation`` adds what the kernel enforces where it
 allows: no network at all, palate's own package and the harness's directories hidden, every
 file system read-only, the scratch directory a private 64 MB tmpfs.
-The process group is killed on stop.
+The process group is killed on stop, and a contained child dies with the process that started
+it (``PR_SET_PDEATHSIG``), so a SIGKILLed harness leaves nothing running. Linux sends that
+signal when the starting *thread* exits: start services from a thread that outlives them.
 
 The service cannot open its own database. The harness (this module, in the simulator's process)
 owns the SQLite file and runs each SQL statement the service sends over a socket pair, counting
@@ -64,7 +66,20 @@ class Refused(PermissionError):
 def _under(path, roots):
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
+def die_with_parent(parent):
+    # The service runs in its own session, so a SIGKILLed harness would leave it running:
+    # the kernel kills it instead (PR_SET_PDEATHSIG = 1), and if the harness is already gone
+    # it leaves now. Before the audit hook, which refuses ctypes; forgotten after, so that
+    # importing it again meets the hook.
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    for name in [m for m in sys.modules if m.split(".")[0] in ("ctypes", "_ctypes")]:
+        del sys.modules[name]
+    if os.getppid() != parent:
+        os._exit(1)
+
 def contain(spec):
+    die_with_parent(spec["parent"])
     root = os.path.realpath(spec["root"])
     readable = tuple([root] + [os.path.realpath(p) for p in spec["readable"]])
     hidden = tuple(os.path.realpath(p) for p in spec["hidden"])
@@ -278,6 +293,7 @@ def _spec(root: Path, scratch: Path, limits: Limits, hidden: list[str]) -> dict[
         "memory_mb": limits.memory_mb,
         "cpu_s": limits.cpu_s,
         "fsize": limits.fsize,
+        "parent": os.getpid(),
     }
 
 

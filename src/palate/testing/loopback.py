@@ -118,6 +118,7 @@ class Stats:
     by_body: Counter[str] = field(default_factory=Counter)  # sha256 of the request body
     authorization: Counter[str] = field(default_factory=Counter)
     answered: Counter[str] = field(default_factory=Counter)  # bodies answered with a 200
+    # (a request whose client went away during its latency is counted as "gone", not answered)
     in_flight: int = 0  # requests being answered now (inside their latency)
     most_in_flight: int = 0  # the high-water mark: a client's concurrency, seen from here
 
@@ -230,6 +231,9 @@ def make_app(script: Script, stats: Stats) -> Starlette:
                 await asyncio.sleep(script.latency_s)
             finally:
                 stats.in_flight -= 1
+            if await request.is_disconnected():  # its client died waiting: nobody to answer
+                stats.by_status["gone"] += 1
+                return Response(status_code=499)
         fault: str | None = None
         if _unit(script.seed, "fault", key) < script.fault_rate and script.faults:
             fault = script.faults[int(_unit(script.seed, "kind", key) * len(script.faults))]
