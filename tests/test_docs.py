@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 GUIDES = ["index.md", "guides/evaluate-a-model.md", "guides/run-a-rater-project.md",
-          "guides/audit-a-release.md"]  # fmt: skip
+          "guides/audit-a-release.md", "guides/ship-safely.md",
+          "guides/run-a-business-with-an-agent.md"]  # fmt: skip
 
 
 def code_blocks(markdown: str) -> list[tuple[str, str]]:
