@@ -105,10 +105,10 @@ def test_import_palate_loads_neither_scipy_nor_torch() -> None:
 
 def test_public_names_survive_their_submodules() -> None:
     """``palate.stats.truth`` stays the function after ``palate/stats/truth.py`` is imported."""
-    from palate.judges.run import RunResult  # loads the submodule of the same name
+    from palate.judges.run import JudgeRunResult  # loads the submodule of the same name
     from palate.stats.truth import infer_truth  # likewise
 
-    assert callable(infer_truth) and RunResult.__name__ == "RunResult"
+    assert callable(infer_truth) and JudgeRunResult.__name__ == "JudgeRunResult"
     for function in (palate.stats.truth, palate.stats.ppi, palate.stats.agreement,
                      palate.judges.run, palate.ledger.verify):  # fmt: skip
         assert type(function).__name__ == "function", function

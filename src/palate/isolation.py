@@ -2,7 +2,8 @@
 (``palate.judges.verifier``) and the SaaS harness's product sandbox (``palate.saas.sandbox``).
 
 Both run the untrusted code in an isolated interpreter whose own bootstrap adds resource limits
-and an audit hook; this module adds what the kernel can enforce underneath: a new user and
+and an audit hook, built from one policy written here (``AUDIT_POLICY``); this module also adds
+what the kernel can enforce underneath: a new user and
 network namespace (``unshare -rn``: no network at all) and, where mounts are allowed, a mount
 namespace in which chosen directories are hidden and every file system but one working
 directory is read-only. Each falls back to less where this kernel refuses it.
@@ -103,3 +104,53 @@ def contained_command(
     dirs = [str(h) for h in hidden if Path(h).is_dir()]
     wrapper = ["unshare", "-rnm", "sh", "-c", _NAMESPACE, "sh", str(workdir), str(scratch)]
     return [*wrapper, str(len(dirs)), *dirs, *command], {"SCRATCH_MB": str(SCRATCH_MB)}
+
+
+# Python source each contained bootstrap starts with, so both share one policy: ``set_limits``
+# applies a spec's resource limits; ``refuser`` builds the check an audit hook calls (PEP 578),
+# which says why an event is refused or returns None. ``_posixsubprocess`` forks without an
+# audit event, so the modules that reach it are refused at import.
+AUDIT_POLICY = r"""
+import os, resource
+
+def set_limits(spec):
+    mb = spec["memory_mb"] * 1024 * 1024
+    for limit, value in ((resource.RLIMIT_AS, mb), (resource.RLIMIT_CPU, spec["cpu_s"]),
+                         (resource.RLIMIT_FSIZE, spec["fsize"]), (resource.RLIMIT_CORE, 0),
+                         (resource.RLIMIT_NOFILE, 64), (resource.RLIMIT_NPROC, 0)):
+        try:
+            resource.setrlimit(limit, (value, value))
+        except (ValueError, OSError):
+            pass
+
+BLOCKED_IMPORTS = ("_posixsubprocess", "_ctypes", "ctypes", "multiprocessing",
+                   "_multiprocessing")
+PATH_EVENTS = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown",
+               "os.link", "os.symlink", "os.truncate", "os.utime", "shutil.rmtree",
+               "shutil.copyfile", "shutil.move", "shutil.copytree", "os.chroot")
+
+def refuser(blocked, blocked_imports, path_events, where, may_write, may_read=None):
+    def refusal(event, args):
+        if event.startswith(blocked):
+            return event
+        if event == "import" and args[0].split(".")[0] in blocked_imports:
+            return "import " + args[0]
+        if event == "open":
+            path, mode, flags = args
+            if not isinstance(path, (str, bytes, os.PathLike)):
+                return None
+            writing = (mode is not None and any(c in str(mode) for c in "wax+")) or (
+                isinstance(flags, int)
+                and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC))
+            if writing and not may_write(path):
+                return "write outside the %s: %s" % (where, path)
+            if not writing and may_read is not None and not may_read(path):
+                return "read outside the %s: %s" % (where, path)
+        elif event in path_events:
+            for arg in args:
+                if isinstance(arg, (str, bytes, os.PathLike)) and not may_write(arg):
+                    return "%s outside the %s: %s" % (event, where, arg)
+        return None
+
+    return refusal
+"""

@@ -71,7 +71,7 @@ def test_eval_win_rate_equals_stats_winrate_with_a_paired_interval(
         assert isinstance(metrics, dict)
         win = metrics["win_rate"]
         assert win["value"] == pytest.approx(expected[model]["win_rate"], abs=1e-9)
-        lc = metrics["length_controlled_win_rate"]
+        lc = metrics["length_controlled_winrate"]
         assert lc["value"] == pytest.approx(expected[model]["length_controlled_winrate"])
         assert win["ci_low"] < win["value"] < win["ci_high"]
         # One judgement per prompt: the bootstrap interval is close to the normal one.

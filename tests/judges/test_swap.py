@@ -6,8 +6,9 @@ import asyncio
 
 from palate.judges.base import PairTask
 from palate.judges.openai_judge import OpenAIJudge
-from palate.judges.swap import SwapPolicy, first_order, judge_with_swap, swap_seed
+from palate.judges.swap import SwapPolicy, judge_with_swap, swap_seed
 from palate.schema import Comparison, Prompt, Response
+from palate.schema.outcome import first_order
 from palate.testing.loopback import LoopbackServer, Script, Verdict
 from tests.judges.fixtures import openai_config
 

@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from palate.errors import InputError, StatsError
 from palate.evals.gate import Criterion, GatePolicy, decide
-from palate.evals.interval import Estimate, wilson
+from palate.evals.interval import Estimate, wilson, wilson_clustered
 from palate.ledger import Ledger
 from palate.safety.suite import load_suite
 from palate.store import Store
@@ -251,3 +252,37 @@ def test_suite_files_are_validated_with_line_and_field(tmp_path: Path) -> None:
         load_suite(bad)
     with pytest.raises(InputError, match="shipped: basic"):
         load_suite("no-such-suite")
+
+
+def test_clustered_wilson_is_wilson_for_one_sample_each_and_for_copies() -> None:
+    flags = [True] * 3 + [False] * 9
+    single = wilson_clustered(flags, list(range(12)))
+    assert (single.ci_low, single.ci_high) == pytest.approx(
+        (wilson(3, 12).ci_low, wilson(3, 12).ci_high)
+    )
+    # four identical samples of each prompt carry no more information than one
+    copies = wilson_clustered(
+        [f for f in flags for _ in range(4)], [i for i in range(12) for _ in range(4)]
+    )
+    assert (copies.ci_low, copies.ci_high) == pytest.approx(
+        (wilson(3, 12).ci_low, wilson(3, 12).ci_high)
+    )
+    assert copies.n == 48 and copies.value == pytest.approx(0.25)
+
+
+def test_clustered_wilson_keeps_coverage_where_the_per_response_interval_does_not() -> None:
+    rng = np.random.default_rng(7)
+    prompts, samples, truth = 30, 8, 0.2
+    hit_clustered = hit_naive = 0
+    runs = 400
+    for _ in range(runs):
+        # each prompt has its own success chance (strong correlation within a prompt)
+        chance = rng.beta(0.4, 1.6, size=prompts)
+        flags = (rng.random((prompts, samples)) < chance[:, None]).ravel()
+        keys = np.repeat(np.arange(prompts), samples)
+        c = wilson_clustered(flags, keys)
+        w = wilson(int(flags.sum()), flags.size)
+        hit_clustered += c.ci_low <= truth <= c.ci_high
+        hit_naive += w.ci_low <= truth <= w.ci_high
+    assert hit_clustered / runs >= 0.90
+    assert hit_naive / runs < 0.80

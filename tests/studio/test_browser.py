@@ -3,67 +3,30 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.studio.conftest import PASSWORD, Studio, assignments_of, make_studio
-
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.studio.serving import chromium_path, serving
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return CHROMIUM
+    return chromium_path()
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Studio, str]]:
     tmp = tmp_path_factory.mktemp("browser")
     studio = make_studio(f"sqlite:///{tmp / 'studio.db'}", tmp, n_items=15)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "palate", "serve", "--port", str(port), "--db", studio.url],
-        # No PALATE_STUDIO_SECRET: the server generates one and keeps it in the store.
-        env={k: v for k, v in os.environ.items() if k != "PALATE_STUDIO_SECRET"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120  # importing the CLI takes ~25 s on a busy 2-core machine
-    while True:
-        try:
-            if httpx.get(f"{base}/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if server.poll() is None and time.monotonic() > deadline:
-            server.kill()  # so that reading its stderr below cannot block
-            server.wait()
-        if server.poll() is not None:
-            raise RuntimeError(f"palate serve did not start: {server.stderr.read()!r}")  # type: ignore[union-attr]
-        time.sleep(0.1)
     try:
-        yield studio, base
+        with serving(studio.url) as base:
+            yield studio, base
     finally:
-        server.terminate()
-        server.wait(10)
         studio.store.store.close()
 
 
@@ -125,7 +88,10 @@ def test_rater_judges_ten_tasks_by_mouse_and_keyboard(
             page.keyboard.press(key)
             page.keyboard.press("Control+Enter")
             expected[aid] = {"t": "tie", "a": "A"}[key]
-        page.wait_for_url(lambda url, aid=aid: f"/task/{aid}" not in url)
+        page.wait_for_url(lambda url, aid=aid: not url.split("?")[0].endswith(f"/task/{aid}"))
+        if "/after" in page.url:  # a gold item: the calibration feedback comes first
+            assert page.locator("#gold-feedback").count() == 1
+            page.click("#next")
     rows = {s.task_id: s for s in studio.store.submissions(studio.project) if s.user == "ann"}
     assert len(rows) == 10
     for aid, choice in expected.items():

@@ -168,6 +168,20 @@ def test_wrong_logins_are_throttled_per_account_and_per_address(sqlite_studio: S
     app.state.store.close()
 
 
+def test_wrong_logins_count_across_server_processes(sqlite_studio: Studio) -> None:
+    """Two apps on one store (as two worker processes are) share the failure counts."""
+    apps = [create_app(sqlite_studio.url, throttle=LoginThrottle(per_account=4)) for _ in "ab"]
+    clients = [TestClient(app) for app in apps]
+    for n in range(4):
+        wrong = clients[n % 2].post("/api/login", json={"name": "bob", "password": "guess"})
+        assert wrong.status_code == 401
+    for client in clients:
+        refused = client.post("/api/login", json={"name": "bob", "password": PASSWORD})
+        assert refused.status_code == 429
+    for app in apps:
+        app.state.store.close()
+
+
 def test_a_saturated_login_pool_does_not_stop_raters(sqlite_studio: Studio) -> None:
     """With every password-hashing thread busy and its queue full, raters' pages and
     submissions are still served, and further logins are told to retry (503)."""

@@ -23,6 +23,7 @@ from palate.evals import EvalSpec, compare, load_policy
 from palate.evals.card import CardInput, model_card
 from palate.evals.ledgered import check_gate, find_eval, register_policy, run_recorded_eval
 from palate.evals.report import eval_report
+from palate.io.atomic import write_atomic
 from palate.ledger import Ledger
 
 eval_app = typer.Typer(help="Evaluate a candidate against a baseline.", no_args_is_help=True)
@@ -33,13 +34,6 @@ AlphaOption = Annotated[
     typer.Option("--alpha", parser=OPEN_UNIT_INTERVAL, help="Intervals at level 1 − alpha."),
 ]
 SeedOption = Annotated[int, typer.Option("--seed", min=0, max=SEED_MAX, help="Bootstrap seed.")]
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and a rename, so a failed write leaves no half a page."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 ReportOption = Annotated[
@@ -88,7 +82,7 @@ def eval_run_command(
     )
     recorded = run_recorded_eval(store, Ledger(store), spec)
     if report is not None:
-        _write_atomic(report, eval_report(recorded.result, recorded.run))
+        write_atomic(report, eval_report(recorded.result, recorded.run))
 
     def render() -> None:
         table = Table("metric", "value", "interval", "n", title=f"Evaluation {recorded.run}")
@@ -139,7 +133,7 @@ def eval_report_command(
     """Write the HTML report of a recorded evaluation."""
     checked_output(out, "report")
     result, _, _ = find_eval(Ledger(open_store(db)), run)
-    _write_atomic(out, eval_report(result, run))
+    write_atomic(out, eval_report(result, run))
     console.print(f"wrote {out}")
 
 
@@ -200,5 +194,5 @@ def card_command(
         Ledger(open_store(db)),
         CardInput(model_name=model_name, runs=runs, license=license_id, base_model=base_model),
     )
-    _write_atomic(out, text)
+    write_atomic(out, text)
     console.print(f"wrote {out}")

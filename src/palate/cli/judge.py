@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from palate.cli.common import DbOption, JsonOption, console, emit, err_console, open_store
 from palate.cli.judge_probe import probe_command
 from palate.judges.loading import load_pairwise
-from palate.judges.run import RunResult, run
+from palate.judges.run import JudgeRunResult, run
 from palate.judges.swap import SwapPolicy
 from palate.loop.judging import judge_generation_pairs
 
@@ -24,7 +24,7 @@ app = typer.Typer(
 app.command("probe")(probe_command)
 
 
-def generation_pairs(candidate: str, baseline: str | None) -> Callable[..., RunResult]:
+def generation_pairs(candidate: str, baseline: str | None) -> Callable[..., JudgeRunResult]:
     """``judge_generation_pairs`` for one candidate and baseline (both options needed)."""
     if baseline is None:
         raise typer.BadParameter("--candidate needs --baseline")

@@ -88,7 +88,7 @@ def serve_command(
 @app.command("add-user")
 def add_user_command(
     name: Annotated[str, typer.Argument(help="Login name.")],
-    role: Annotated[str, typer.Option("--role", help="admin or rater.")] = "rater",
+    role: Annotated[str, typer.Option("--role", help="admin, rater or adjudicator.")] = "rater",
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -97,7 +97,7 @@ def add_user_command(
     from palate.studio.accounts import ROLES, add_user
 
     if role not in ROLES:
-        raise InputError(f"role must be admin or rater, not {role!r}", field="--role")
+        raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}", field="--role")
     password = os.environ.get(PASSWORD_ENV) or typer.prompt(
         f"Password for {name}", hide_input=True, confirmation_prompt=True
     )

@@ -180,7 +180,7 @@ def evaluate(store: Store, spec: EvalSpec) -> EvalResult:
         row = next(r for r in table if r.model == spec.candidate)
         assert row.length_controlled_winrate is not None and row.lc_standard_error is not None
         z = float(norm.ppf(1 - spec.alpha / 2))
-        metrics["length_controlled_win_rate"] = Estimate(
+        metrics["length_controlled_winrate"] = Estimate(
             row.length_controlled_winrate,
             row.length_controlled_winrate - z * row.lc_standard_error,
             row.length_controlled_winrate + z * row.lc_standard_error,

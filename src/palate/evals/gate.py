@@ -20,7 +20,7 @@ from palate.io.yamlfile import load_model
 
 Verdict = Literal["pass", "fail", "inconclusive"]
 
-METRICS = ("win_rate", "discrete_win_rate", "length_controlled_win_rate")
+METRICS = ("win_rate", "discrete_win_rate", "length_controlled_winrate")
 """What an evaluation reports, besides 'dimension:NAME': a gate on any other name could
 never be decided."""
 
@@ -51,7 +51,7 @@ class Criterion(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     metric: str = Field(
-        description="'win_rate', 'discrete_win_rate', 'length_controlled_win_rate' (percent), "
+        description="'win_rate', 'discrete_win_rate', 'length_controlled_winrate' (percent), "
         "'dimension:NAME' (mean rubric score), or a red-team run's 'attack_success_rate' / "
         "'over_refusal_rate' (percent; ':CATEGORY' for one category).",
     )

@@ -75,14 +75,39 @@ def wilson(successes: int, n: int, *, alpha: float = 0.05, scale: float = 1.0) -
     """A binomial proportion with Wilson's score interval (Wilson 1927), which keeps its
     coverage near 0 and 1, where red-team rates live and the normal interval collapses to a
     point. ``scale=100`` reports percent."""
-    if not 0 < alpha < 1:
-        raise StatsError(f"alpha must lie in (0, 1), got {alpha}")
     if n < 1 or not 0 <= successes <= n:
         raise StatsError(f"a proportion needs 0 <= successes <= n and n >= 1, got {successes}/{n}")
+    return _wilson(successes / n, n, n, alpha, scale)
+
+
+def wilson_clustered(
+    flags: npt.ArrayLike, clusters: npt.ArrayLike, *, alpha: float = 0.05, scale: float = 1.0
+) -> Estimate:
+    """Wilson's interval for the share of true ``flags`` when flags in one cluster (several
+    samples of one prompt) are correlated: the sample size is shrunk by the design effect,
+    the ratio of the cluster-robust variance of the share to the binomial one (never below 1,
+    so single-sample clusters give exactly :func:`wilson`)."""
+    y = np.asarray(flags, dtype=np.float64)
+    keys = np.asarray(clusters)
+    if y.ndim != 1 or keys.shape != y.shape or y.size < 1:
+        raise StatsError("flags and clusters must be 1-d, non-empty and of equal length")
+    _, code = np.unique(keys, return_inverse=True)
+    n = y.size
+    p = float(y.mean())
+    binomial = p * (1 - p) / n
+    deff = 1.0
+    if binomial > 0:
+        residual = np.bincount(code, y - p)
+        deff = max(1.0, float(residual @ residual) / (n * n) / binomial)
+    return _wilson(p, n / deff, n, alpha, scale)
+
+
+def _wilson(p: float, n_eff: float, n: int, alpha: float, scale: float) -> Estimate:
+    if not 0 < alpha < 1:
+        raise StatsError(f"alpha must lie in (0, 1), got {alpha}")
     z = NormalDist().inv_cdf(1 - alpha / 2)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == n else min(1.0, centre + half)
+    centre = (p + z * z / (2 * n_eff)) / (1 + z * z / n_eff)
+    half = z * math.sqrt(p * (1 - p) / n_eff + z * z / (4 * n_eff * n_eff)) / (1 + z * z / n_eff)
+    low = 0.0 if p == 0 else max(0.0, centre - half)
+    high = 1.0 if p == 1 else min(1.0, centre + half)
     return Estimate(scale * p, scale * low, scale * high, n, alpha)

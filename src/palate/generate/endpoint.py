@@ -16,10 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from palate.errors import PalateError
 from palate.generate.jobs import Job, SamplingSettings, derived_seed
-from palate.generate.prompts import prompt_text
 from palate.io.yamlfile import load_model
 from palate.judges.client import ChatClient, ChatResult
 from palate.schema import Generation, Response, Sampling
+from palate.schema.text import generation_input
 
 
 class EndpointConfig(BaseModel):
@@ -74,7 +74,7 @@ class EndpointGenerator:
                     client.chat(
                         [m.model_dump() for m in job.prompt.messages]
                         if job.prompt.messages
-                        else [{"role": "user", "content": prompt_text(job.prompt)}],
+                        else [{"role": "user", "content": generation_input(job.prompt)}],
                         max_tokens=settings.max_new_tokens,
                         temperature=settings.temperature,
                         seed=derived_seed(settings.seed, job.prompt.key, job.sample),

@@ -14,8 +14,8 @@ from typing import Any
 
 from palate.errors import PalateError
 from palate.generate.jobs import Job, SamplingSettings, derived_seed
-from palate.generate.prompts import prompt_text
 from palate.schema import Generation, Prompt, Response, Sampling
+from palate.schema.text import generation_input
 from palate.train.checkpoint import checkpoint_hash
 
 
@@ -64,7 +64,7 @@ class LocalGenerator:
                     messages, tokenize=False, add_generation_prompt=True
                 )
             )
-        return prompt_text(prompt)
+        return generation_input(prompt)
 
     def generate(
         self, jobs: Sequence[Job], settings: SamplingSettings, batch: int

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from palate.errors import InputError, PalateError
+from palate.io.validation import input_error
 from palate.schema import Prompt
 from palate.store import Store
 
@@ -38,9 +39,9 @@ def _from_file(path: Path) -> list[Prompt]:
             try:
                 prompts.append(Prompt(id=row.get("id"), text=text, messages=row.get("messages")))
             except ValidationError as exc:
-                error = exc.errors()[0]
-                field = ".".join(str(p) for p in error["loc"]) or "prompt"
-                raise InputError(error["msg"], file=str(path), line=line_no, field=field) from None
+                raise input_error(
+                    exc, file=str(path), line=line_no, default_field="prompt"
+                ) from None
     if not prompts:
         raise InputError("no prompts in the file", file=str(path))
     return prompts
@@ -65,10 +66,3 @@ def load_prompts(store: Store, source: str) -> list[Prompt]:
     if path.is_file():
         return _from_file(path)
     return _from_dataset(store, source)
-
-
-def prompt_text(prompt: Prompt) -> str:
-    """The prompt as one string, for models without a chat template."""
-    if prompt.messages:
-        return "\n".join(m.content for m in prompt.messages)
-    return prompt.text or prompt.key

@@ -17,6 +17,7 @@ from palate.io.readers import Row
 from palate.io.report import ExportReport, comparison_rows
 from palate.io.rows import RowError, extra_fields, optional_float, require_str
 from palate.schema import Comparison, Prompt, Rating, Response, Source, Unscored
+from palate.schema.outcome import strength_outcome
 
 NAME = "alpacaeval"
 KNOWN = {"instruction", "output_1", "generator_1", "output_2", "generator_2", "annotator",
@@ -35,12 +36,11 @@ def from_row(row: Row, judged_by: Source) -> Comparison:
     if annotator is not None and not isinstance(annotator, str):
         raise RowError("expected text", "annotator")
     judge = Source(kind="judge", name=annotator) if annotator else judged_by
-    outcome: dict[str, Any]
-    if preference is None:
-        outcome = {"unscored": Unscored(reason="no preference given")}
-    else:
-        winner = 0 if preference < 1.5 else 1 if preference > 1.5 else None
-        outcome = {"strength": preference, "winner": winner, "tie": winner is None}
+    outcome: dict[str, Any] = (
+        {"unscored": Unscored(reason="no preference given")}
+        if preference is None
+        else strength_outcome(preference)
+    )
     return Comparison(
         prompt=Prompt(text=require_str(row, "instruction")),
         responses=[

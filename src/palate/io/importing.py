@@ -12,12 +12,11 @@ from pydantic import ValidationError
 from palate.errors import InputError
 from palate.io import alpacaeval, arena, canonical, crowd, hf, trl
 from palate.io.detect import detect, row_format
-from palate.io.readers import Row, Source, iter_arrow, iter_csv, iter_json
+from palate.io.readers import InputFile, Row, iter_arrow, iter_csv, iter_json
 from palate.io.rows import RowError
 from palate.ledger import Ledger
 from palate.ledger.provenance import current_agent, file_ref
-from palate.schema import Comparison, Rating
-from palate.schema import Source as Judge
+from palate.schema import Comparison, Rating, Source
 from palate.schema.source import SourceKind
 from palate.store import Store
 
@@ -48,7 +47,7 @@ def dataset_name(path: Path) -> str:
     return name or path.name
 
 
-def _mapper(fmt: str, judged_by: Judge) -> Callable[[Row], Comparison | Rating]:
+def _mapper(fmt: str, judged_by: Source) -> Callable[[Row], Comparison | Rating]:
     """The function turning one source row into a canonical record."""
     if fmt == canonical.NAME:
         return canonical.from_row
@@ -65,7 +64,7 @@ def _mapper(fmt: str, judged_by: Judge) -> Callable[[Row], Comparison | Rating]:
     raise InputError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
 
 
-def _hf_row(row: Row, judged_by: Judge) -> Comparison | Rating:
+def _hf_row(row: Row, judged_by: Source) -> Comparison | Rating:
     """Rows of a dataset or parquet file may be in any row shape we know."""
     if hf.looks_like_canonical(row):
         return canonical.from_row(hf.canonical_row(row))
@@ -79,7 +78,7 @@ def _default_kind(fmt: str) -> SourceKind:
     return "judge" if fmt == alpacaeval.NAME else "human"
 
 
-def _rows(fmt: str, path: Path) -> Iterator[tuple[Source, int, Row]]:
+def _rows(fmt: str, path: Path) -> Iterator[tuple[InputFile, int, Row]]:
     if fmt == crowd.NAME:
         return iter_csv(path, crowd.COLUMNS)
     if fmt == hf.NAME:
@@ -88,7 +87,7 @@ def _rows(fmt: str, path: Path) -> Iterator[tuple[Source, int, Row]]:
 
 
 def read_records(
-    path: Path, fmt: str, judged_by: Judge, progress: Progress | None = None
+    path: Path, fmt: str, judged_by: Source, progress: Progress | None = None
 ) -> Iterator[Comparison | Rating]:
     """Canonical records from a file; the first bad row raises an InputError (file, line, field)."""
     mapper = _mapper(fmt, judged_by)
@@ -121,7 +120,7 @@ def import_file(
         raise InputError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})", file=str(path))
     chosen = detect(path) if fmt == "auto" else fmt
     name = dataset or dataset_name(path)
-    judge = Judge.parse(judged_by or dataset_name(path), _default_kind(chosen))
+    judge = Source.parse(judged_by or dataset_name(path), _default_kind(chosen))
     read = 0
 
     def counted() -> Iterator[Comparison | Rating]:

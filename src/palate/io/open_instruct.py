@@ -7,13 +7,12 @@ column of its own. What cannot be carried is counted as for OpenRLHF.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from palate.io.openrlhf import chat_pair
-from palate.io.report import ExportReport, comparison_rows
+from palate.io.report import ExportReport, export_jsonl
 from palate.schema import Comparison, Rating
 
 NAME = "open-instruct"
@@ -28,8 +27,4 @@ def to_row(record: Comparison, report: ExportReport) -> dict[str, Any] | None:
 
 
 def export(records: Iterable[Comparison | Rating], out: Path) -> ExportReport:
-    report = ExportReport(format=NAME, path=str(out))
-    with out.open("w", encoding="utf-8", newline="\n") as f:
-        for row in comparison_rows(records, to_row, report):
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return report
+    return export_jsonl(NAME, records, to_row, out)

@@ -9,12 +9,11 @@ one user turn and one assistant turn. Ties, unscored records and 3+-way winners 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from palate.io.report import ExportReport, comparison_rows
+from palate.io.report import ExportReport, export_jsonl
 from palate.schema import Comparison, Prompt, Rating, Response
 
 NAME = "openrlhf"
@@ -73,8 +72,4 @@ def to_row(record: Comparison, report: ExportReport) -> dict[str, Any] | None:
 
 
 def export(records: Iterable[Comparison | Rating], out: Path) -> ExportReport:
-    report = ExportReport(format=NAME, path=str(out))
-    with out.open("w", encoding="utf-8", newline="\n") as f:
-        for row in comparison_rows(records, to_row, report):
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return report
+    return export_jsonl(NAME, records, to_row, out)

@@ -19,15 +19,22 @@ from typing import IO, Any
 
 import orjson
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from palate.errors import InputError
+from palate.io.validation import input_error
 
 Row = dict[str, Any]
 GZIP_MAGIC = b"\x1f\x8b"
 
 
+def _unwrapped(error: ErrorDetails) -> tuple[Any, ...]:
+    """The field's location inside the record, not the wrapper model's name."""
+    return tuple(p for p in error["loc"] if p not in ("comparison", "rating"))
+
+
 @dataclass
-class Source:
+class InputFile:
     """An input file being read: its name for errors and how far we are, for progress bars."""
 
     path: Path
@@ -42,9 +49,7 @@ class Source:
 
     def validation_error(self, exc: ValidationError, line: int | None) -> InputError:
         """The first pydantic error, as 'field: message'."""
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"] if p not in ("comparison", "rating"))
-        return self.error(first["msg"], line=line, field=where or None)
+        return input_error(exc, file=str(self.path), line=line, location=_unwrapped)
 
 
 def is_gzip(path: Path) -> bool:
@@ -52,7 +57,7 @@ def is_gzip(path: Path) -> bool:
         return f.read(2) == GZIP_MAGIC
 
 
-def check_file(path: Path) -> Source:
+def check_file(path: Path) -> InputFile:
     if not path.exists():
         raise InputError("file not found", file=str(path))
     if path.is_dir():
@@ -60,11 +65,11 @@ def check_file(path: Path) -> Source:
     size = path.stat().st_size
     if size == 0:
         raise InputError("file is empty", file=str(path))
-    return Source(path=path, size=size)
+    return InputFile(path=path, size=size)
 
 
 @contextmanager
-def open_text(path: Path) -> Iterator[tuple[Source, IO[str]]]:
+def open_text(path: Path) -> Iterator[tuple[InputFile, IO[str]]]:
     """Open a (possibly gzipped) UTF-8 text file."""
     source = check_file(path)
     raw = path.open("rb")
@@ -76,7 +81,7 @@ def open_text(path: Path) -> Iterator[tuple[Source, IO[str]]]:
         raw.close()
 
 
-def _decode_errors(source: Source, line: Callable[[], int | None]) -> Any:
+def _decode_errors(source: InputFile, line: Callable[[], int | None]) -> Any:
     """Context manager mapping low-level read failures to one-line input errors."""
 
     @contextmanager
@@ -91,12 +96,12 @@ def _decode_errors(source: Source, line: Callable[[], int | None]) -> Any:
     return guard()
 
 
-def _check_text(source: Source, text: str, line: int) -> None:
+def _check_text(source: InputFile, text: str, line: int) -> None:
     if "\x00" in text:
         raise source.error("contains NUL bytes (a binary file?)", line=line)
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[Source, int, Row]]:
+def iter_jsonl(path: Path) -> Iterator[tuple[InputFile, int, Row]]:
     """JSON Lines: one object a line; blank lines are skipped."""
     with open_text(path) as (source, text):
         number = 0
@@ -118,7 +123,7 @@ def iter_jsonl(path: Path) -> Iterator[tuple[Source, int, Row]]:
             raise source.error("no records in file")
 
 
-def iter_json_array(path: Path) -> Iterator[tuple[Source, int, Row]]:
+def iter_json_array(path: Path) -> Iterator[tuple[InputFile, int, Row]]:
     """A JSON array of objects (AlpacaEval's files); each object's line is where it starts."""
     with open_text(path) as (source, text_io):
         with _decode_errors(source, lambda: None):
@@ -161,7 +166,7 @@ def _line_at(text: str, pos: int) -> int:
     return text.count("\n", 0, pos) + 1
 
 
-def iter_csv(path: Path, required: tuple[str, ...]) -> Iterator[tuple[Source, int, Row]]:
+def iter_csv(path: Path, required: tuple[str, ...]) -> Iterator[tuple[InputFile, int, Row]]:
     """CSV with a header row; each row is checked for the required columns."""
     with open_text(path) as (source, text):
         # strict: an unterminated quote is an error, not a field that swallows the rest
@@ -197,14 +202,14 @@ def iter_csv(path: Path, required: tuple[str, ...]) -> Iterator[tuple[Source, in
             raise source.error("no records in file")
 
 
-def iter_arrow(path: Path) -> Iterator[tuple[Source, int, Row]]:
+def iter_arrow(path: Path) -> Iterator[tuple[InputFile, int, Row]]:
     """A parquet file or a Hugging Face ``datasets`` directory (``save_to_disk``).
 
     Rows are numbered from 1 (there are no lines); the number is reported as the line.
     """
     if not path.exists():
         raise InputError("file not found", file=str(path))
-    source = Source(path=path, size=1)
+    source = InputFile(path=path, size=1)
     try:
         if path.is_dir():
             import datasets  # optional: only needed for datasets saved with save_to_disk
@@ -240,7 +245,7 @@ def _rows_of(columns: dict[str, list[Any]]) -> list[Row]:
     return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
-def iter_json(path: Path) -> Iterator[tuple[Source, int, Row]]:
+def iter_json(path: Path) -> Iterator[tuple[InputFile, int, Row]]:
     """JSON Lines, or a JSON array of objects: whichever the file starts with."""
     with open_text(path) as (source, text), _decode_errors(source, lambda: 1):
         head = text.read(4096).lstrip()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from palate.schema import Comparison, Rating
@@ -42,3 +44,17 @@ def comparison_rows(
         if row is not None:
             report.written += 1
             yield row
+
+
+def export_jsonl(
+    name: str,
+    records: Iterable[Comparison | Rating],
+    to_row: Callable[[Comparison, ExportReport], dict[str, Any] | None],
+    out: Path,
+) -> ExportReport:
+    """Write a pairwise JSON-lines format (TRL, OpenRLHF, open-instruct), one row a record."""
+    report = ExportReport(format=name, path=str(out))
+    with out.open("w", encoding="utf-8", newline="\n") as f:
+        for row in comparison_rows(records, to_row, report):
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return report

@@ -8,7 +8,6 @@ See TRL's dataset-formats guide for the shapes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from palate.io.readers import Row
-from palate.io.report import ExportReport, comparison_rows
+from palate.io.report import ExportReport, export_jsonl
 from palate.io.rows import RowError, extra_fields
 from palate.schema import Comparison, Message, Prompt, Rating, Response, Source
 
@@ -141,8 +140,4 @@ def to_row(record: Comparison, report: ExportReport) -> dict[str, Any] | None:
 
 
 def export(records: Iterable[Comparison | Rating], out: Path) -> ExportReport:
-    report = ExportReport(format=NAME, path=str(out))
-    with out.open("w", encoding="utf-8", newline="\n") as f:
-        for row in comparison_rows(records, to_row, report):
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return report
+    return export_jsonl(NAME, records, to_row, out)

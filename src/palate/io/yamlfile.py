@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from palate.errors import InputError
+from palate.io.validation import input_error
 
 Locator = Callable[[Sequence[Any]], int | None]
 Model = TypeVar("Model", bound=BaseModel)
@@ -70,7 +71,4 @@ def load_model(path: Path, model: type[Model]) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = tuple(error["loc"])
-        field = ".".join(str(p) for p in loc) or None
-        raise InputError(error["msg"], file=str(path), line=locate(loc), field=field) from None
+        raise input_error(exc, file=str(path), locate=locate) from None

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
-from palate.errors import InputError
+from palate.io.validation import input_error
 from palate.io.yamlfile import load_yaml
 from palate.schema.hashing import canonical_bytes
 
@@ -173,6 +174,23 @@ def parse_judge_config(data: object) -> JudgeConfig:
     return _ADAPTER.validate_python(data)
 
 
+_TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")
+
+
+def _location(error: ErrorDetails) -> tuple[Any, ...]:
+    """Where in the config: pydantic puts the union member's tag first; a bad tag is 'kind'."""
+    if error["type"] in _TAG_ERRORS:
+        return ("kind",)
+    loc = tuple(error["loc"])
+    return loc[1:] if loc and loc[0] in _KINDS else loc
+
+
+def _message(error: ErrorDetails, loc: tuple[Any, ...]) -> str:
+    if error["type"] in _TAG_ERRORS:
+        return f"kind must be one of {', '.join(_KINDS)}"
+    return error["msg"]
+
+
 def load_judge_config(path: Path | str) -> JudgeConfig:
     """Read a judge config YAML; errors name the file, line and field.
 
@@ -183,15 +201,9 @@ def load_judge_config(path: Path | str) -> JudgeConfig:
     try:
         config = parse_judge_config(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = tuple(error["loc"])
-        if loc and loc[0] in _KINDS:  # pydantic puts the union member's tag first
-            loc = loc[1:]
-        message = error["msg"]
-        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            loc, message = ("kind",), f"kind must be one of {', '.join(_KINDS)}"
-        field = ".".join(str(part) for part in loc) or None
-        raise InputError(message, file=str(path), line=locate(loc), field=field) from None
+        raise input_error(
+            exc, file=str(path), locate=locate, location=_location, message=_message
+        ) from None
     if isinstance(config, OpenAIJudgeConfig) and config.rubric is not None:
         candidate = path.parent / config.rubric
         if candidate.is_file():

@@ -21,7 +21,8 @@ from palate.errors import PalateError
 from palate.judges.base import JudgeResources
 from palate.rubric import render_pairwise, render_pointwise, rubric_version
 from palate.schema import CallInfo, Comparison, Rating, Rubric, Source, Unscored
-from palate.schema.text import prompt_text, response_text
+from palate.schema.outcome import outcome
+from palate.schema.text import pair_texts, prompt_text, response_text
 
 if TYPE_CHECKING:
     import torch
@@ -154,19 +155,19 @@ class TransformersJudge(JudgeResources):
 
     async def judge_pair(self, task: PairTask) -> Comparison:
         common = task.comparison_fields(self.source)
-        prompt = prompt_text(task.prompt)
-        texts = [response_text(r) for r in task.responses]
-        if prompt is None or texts[0] is None or texts[1] is None:
+        found = pair_texts(task.prompt, task.responses)
+        if found is None:
             reason = "no text to judge (the record holds only ids)"
             return Comparison(unscored=Unscored(reason=reason), **common)
+        prompt, texts = found[0], found[1:]
         orders = [task.order, (task.order[1], task.order[0])]
         prompts = [
             self._text(
                 render_pairwise(
                     self.rubric,
                     prompt,
-                    str(texts[a]),
-                    str(texts[b]),
+                    texts[a],
+                    texts[b],
                     dimension=task.dimension,
                     style="letter",
                 )
@@ -184,16 +185,13 @@ class TransformersJudge(JudgeResources):
         ]
         preference = sum(by_order) / 2
         call = CallInfo(latency_s=time.perf_counter() - started, preference=preference)
-        outcome: dict[str, Any] = (
-            {"tie": True} if preference == 0.5 else {"winner": 0 if preference > 0.5 else 1}
-        )
         metadata = {
             "preference_by_order": {
                 f"{o[0]},{o[1]}": p for o, p in zip(orders, by_order, strict=False)
             },
             "orders_agree": (by_order[0] > 0.5) == (by_order[1] > 0.5),
         }
-        return Comparison(call=call, metadata=metadata, **outcome, **common)
+        return Comparison(call=call, metadata=metadata, **outcome(preference - 0.5), **common)
 
     def _generate(self, text: str) -> tuple[str, int, int]:
         import torch

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from palate.errors import InputError, PalateError
+from palate.io.validation import input_error
 from palate.judges.base import PairwiseJudge
 from palate.judges.config import (
     HFJudgeConfig,
@@ -42,9 +43,7 @@ def _config(source: str | Path | JudgeConfig | Mapping[str, Any]) -> JudgeConfig
         try:
             return parse_judge_config(dict(source))
         except ValidationError as exc:
-            error = exc.errors()[0]
-            field = ".".join(str(part) for part in error["loc"]) or None
-            raise InputError(f"judge config: {error['msg']}", field=field) from None
+            raise input_error(exc, message=lambda e, _: f"judge config: {e['msg']}") from None
     return source
 
 

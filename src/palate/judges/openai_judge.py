@@ -31,6 +31,7 @@ from palate.judges.config import OpenAIJudgeConfig, config_hash
 from palate.rubric import load_rubric, render_pairwise, render_pointwise, rubric_version
 from palate.schema import CallInfo, Comparison, Prompt, Rating, Response, Rubric, Source, Unscored
 from palate.schema.hashing import canonical_bytes
+from palate.schema.outcome import strength_outcome
 from palate.schema.text import prompt_text, response_text
 from palate.store.judge_cache import JudgeCallCache
 
@@ -297,12 +298,8 @@ class OpenAIJudge(JudgeResources):
             return Comparison(winner=winner, call=self._call_info(result, key, None), **common)
         # P(responses[0] preferred), in data order
         p0 = p_shown_first if task.order[0] == 0 else 1.0 - p_shown_first
-        strength = 2.0 - p0
-        outcome: dict[str, Any] = (
-            {"tie": True} if strength == 1.5 else {"winner": 0 if strength < 1.5 else 1}
-        )
         return Comparison(
-            strength=strength, call=self._call_info(result, key, p0), **outcome, **common
+            call=self._call_info(result, key, p0), **strength_outcome(2.0 - p0), **common
         )
 
     # -- pointwise -------------------------------------------------------------------------

@@ -31,9 +31,11 @@ from scipy.special import expit, log_expit
 from scipy.stats import norm
 
 from palate.errors import PalateError
+from palate.io.atomic import write_atomic
 from palate.judges.base import JudgeResources
 from palate.schema import CallInfo, Comparison, Rating, Source, Unscored
-from palate.schema.text import prompt_text, response_text
+from palate.schema.outcome import outcome
+from palate.schema.text import pair_texts, prompt_text, response_text
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -155,17 +157,6 @@ def wilson_interval(successes: float, n: int, level: float = 0.95) -> tuple[floa
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class EmbeddingRewardModel:
     """A linear Bradley-Terry head on frozen MiniLM features; higher score = better response."""
 
@@ -274,9 +265,9 @@ class EmbeddingRewardModel:
         with tempfile.TemporaryFile() as fh:
             np.savez(fh, weights=self.weights)
             fh.seek(0)
-            _write_atomic(directory / HEAD_FILE, fh.read())
+            write_atomic(directory / HEAD_FILE, fh.read())
         body = json.dumps(self.meta, indent=2, sort_keys=True).encode() + b"\n"
-        _write_atomic(directory / META_FILE, body)
+        write_atomic(directory / META_FILE, body)
 
     @classmethod
     def load(cls, path: Path | str) -> EmbeddingRewardModel:
@@ -336,25 +327,21 @@ class RewardModelJudge(JudgeResources):
 
     async def judge_pair(self, task: PairTask) -> Comparison:
         common = task.comparison_fields(self.source)
-        prompt = prompt_text(task.prompt)
-        texts = [response_text(r) for r in task.responses]
-        if prompt is None or texts[0] is None or texts[1] is None:
+        texts = pair_texts(task.prompt, task.responses)
+        if texts is None:
             reason = "no text to score (the record holds only ids)"
             return Comparison(unscored=Unscored(reason=reason), **common)
+        prompt, first, second = texts
         started = time.perf_counter()
-        scores = await self._score(prompt, [texts[0], texts[1]])
+        scores = await self._score(prompt, [first, second])
         margin = float(scores[0] - scores[1])
         call = CallInfo(
             latency_s=time.perf_counter() - started,
             preference=float(expit(margin)),
             raw_output=json.dumps({"scores": [float(s) for s in scores]}),
         )
-        outcome: dict[str, Any] = (
-            {"tie": True}
-            if abs(margin) <= self.config.tie_margin
-            else {"winner": 0 if margin > 0 else 1}
-        )
-        return Comparison(call=call, metadata={"margin": margin}, **outcome, **common)
+        verdict = outcome(margin, self.config.tie_margin)
+        return Comparison(call=call, metadata={"margin": margin}, **verdict, **common)
 
     async def judge_point(self, task: PointTask) -> list[Rating]:
         common: dict[str, Any] = {

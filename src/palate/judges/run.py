@@ -27,11 +27,12 @@ from pathlib import Path
 from palate.errors import PalateError
 from palate.judges.base import JudgeResources, PairTask, PairwiseJudge
 from palate.judges.openai_judge import OpenAIJudge
-from palate.judges.swap import SwapPolicy, first_order, judge_with_swap, swap_seed
+from palate.judges.swap import SwapPolicy, judge_with_swap, swap_seed
 from palate.ledger import EntityRef, Ledger
 from palate.ledger.provenance import current_agent
 from palate.rubric.resolve import resolve_rubric
 from palate.schema import Comparison, Response, Rubric
+from palate.schema.outcome import first_order
 from palate.schema.text import prompt_text, response_text
 from palate.store import Store
 
@@ -40,7 +41,7 @@ Progress = Callable[[int, int], None]  # (judgements done, judgements requested)
 
 
 @dataclass(frozen=True)
-class RunResult:
+class JudgeRunResult:
     """What a run did; ``calls`` counts HTTP requests made by this run, retries included."""
 
     dataset: str = field(metadata={"help": "the dataset judged"})
@@ -167,7 +168,7 @@ async def run_async(
     replicates: int = 1,
     dimension: str | None = None,
     progress: Progress | None = None,
-) -> RunResult:
+) -> JudgeRunResult:
     """Judge every pair of ``dataset`` (see the module doc), write the judgements to ``out``
     (default ``<dataset>.<judge name>``) and record the run in the ledger.
 
@@ -252,7 +253,7 @@ async def run_async(
             f"every call to judge '{judge.source.name}' failed before it answered (timeouts, "
             "refused connections or server errors after every retry); nothing was stored"
         )
-    result = RunResult(
+    result = JudgeRunResult(
         dataset=dataset,
         out=out,
         judge=judge.source.name,
@@ -279,7 +280,7 @@ def _counters(judge: PairwiseJudge) -> tuple[int, int]:
 def _record(
     store: Store,
     judge: PairwiseJudge,
-    result: RunResult,
+    result: JudgeRunResult,
     rubric_id: str | None,
     options: dict[str, object],
 ) -> None:
@@ -326,11 +327,11 @@ def run(
     replicates: int = 1,
     dimension: str | None = None,
     progress: Progress | None = None,
-) -> RunResult:
+) -> JudgeRunResult:
     """``run_async`` in a fresh event loop; the judge is closed when it returns (to judge
     several datasets with one judge, ``await run_async`` inside ``async with judge``)."""
 
-    async def main() -> RunResult:
+    async def main() -> JudgeRunResult:
         async with judge if isinstance(judge, JudgeResources) else contextlib.nullcontext():
             return await run_async(
                 store,

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from palate.judges.base import PairTask, PairwiseJudge
 from palate.schema import CallInfo, Comparison, Unscored
 from palate.schema.hashing import canonical_bytes
+from palate.schema.outcome import first_order, outcome, strength_outcome
 
 SwapPolicy = Literal["tie", "unscored"]
 
@@ -26,11 +27,6 @@ def swap_seed(item: str, pair: Sequence[str | None], judge: str, replicate: int)
     """A 63-bit seed from SHA-256 of the canonical JSON of (item, pair, judge, replicate)."""
     digest = hashlib.sha256(canonical_bytes([item, list(pair), judge, replicate])).digest()
     return int.from_bytes(digest[:8], "big") >> 1
-
-
-def first_order(seed: int) -> tuple[int, int]:
-    """The presentation order a seed picks (its low bit), for a single-order judgement."""
-    return (0, 1) if seed % 2 == 0 else (1, 0)
 
 
 def _sum(values: Sequence[float | int | None]) -> Any:
@@ -117,10 +113,5 @@ async def judge_with_swap(
         return Comparison(tie=True, metadata=metadata, **common)
     if a.strength is not None and b.strength is not None:
         strength = (a.strength + b.strength) / 2.0
-        outcome: dict[str, Any] = (
-            {"tie": True} if strength == 1.5 else {"winner": 0 if strength < 1.5 else 1}
-        )
-        return Comparison(strength=strength, metadata=metadata, **outcome, **common)
-    if sa == 0.5:
-        return Comparison(tie=True, metadata=metadata, **common)
-    return Comparison(winner=0 if sa > 0.5 else 1, metadata=metadata, **common)
+        return Comparison(metadata=metadata, **strength_outcome(strength), **common)
+    return Comparison(metadata=metadata, **outcome(sa - 0.5), **common)

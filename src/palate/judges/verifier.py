@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from palate.errors import PalateError
+from palate.isolation import AUDIT_POLICY
 from palate.isolation import kill_group as _kill_group
 from palate.isolation import unshare_prefix as _unshare_prefix
 from palate.judges.base import JudgeResources
@@ -49,23 +50,16 @@ _EXIT_FORBIDDEN = 3
 _EXIT_MEMORY = 4
 _OUTPUT_LIMIT = 1 << 20  # bytes of stdout/stderr kept and allowed (RLIMIT_FSIZE)
 
-# Runs first in the child. Reads the run's spec (limits, nonce, code, tests) from stdin, so
-# nothing of it is visible in argv or the environment, then drops privileges it cannot regain.
+# Runs first in the child, after the shared AUDIT_POLICY. Reads the run's spec (limits, nonce,
+# code, tests) from stdin, so nothing of it is visible in argv or the environment, then drops
+# privileges it cannot regain.
 _BOOTSTRAP = r"""
-import json, os, resource, sys
+import json, sys
 
 def _main():
     spec = json.loads(sys.stdin.read())
     nonce, root = spec["nonce"], os.path.realpath(os.getcwd())
-    mb = spec["memory_mb"] * 1024 * 1024
-    cpu = spec["cpu_s"]
-    for limit, value in ((resource.RLIMIT_AS, mb), (resource.RLIMIT_CPU, cpu),
-                         (resource.RLIMIT_FSIZE, spec["fsize"]), (resource.RLIMIT_CORE, 0),
-                         (resource.RLIMIT_NOFILE, 64), (resource.RLIMIT_NPROC, 0)):
-        try:
-            resource.setrlimit(limit, (value, value))
-        except (ValueError, OSError):
-            pass
+    set_limits(spec)
 
     class Forbidden(BaseException):
         pass
@@ -75,12 +69,6 @@ def _main():
                "pty.", "winreg.", "webbrowser.", "sys.remote_exec", "os.startfile",
                # raising its own limits; reaching into this bootstrap's frames and objects
                "resource.", "object.__getattr__", "sys._current_frames", "gc.get_")
-    # _posixsubprocess forks without an audit event, so the modules that reach it are refused
-    blocked_imports = ("_posixsubprocess", "subprocess", "_ctypes", "ctypes",
-                       "multiprocessing", "_multiprocessing")
-    path_events = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown",
-                   "os.link", "os.symlink", "os.truncate", "os.utime", "shutil.rmtree",
-                   "shutil.copyfile", "shutil.move", "shutil.copytree", "os.chdir", "os.chroot")
     state = {"violation": None}
 
     def inside(path):
@@ -89,23 +77,8 @@ def _main():
         full = os.path.realpath(os.path.join(root, os.fspath(path)))
         return full == root or full.startswith(root + os.sep)
 
-    def check(event, args):
-        if event.startswith(blocked):
-            return event
-        if event == "import" and args[0].split(".")[0] in blocked_imports:
-            return "import " + args[0]
-        if event == "open":
-            path, mode, flags = args
-            writing = (mode is not None and any(c in str(mode) for c in "wax+")) or (
-                isinstance(flags, int)
-                and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC))
-            if writing and isinstance(path, (str, bytes, os.PathLike)) and not inside(path):
-                return "write outside the working directory: %s" % (path,)
-        elif event in path_events:
-            for arg in args:
-                if isinstance(arg, (str, bytes, os.PathLike)) and not inside(arg):
-                    return "%s outside the working directory: %s" % (event, arg)
-        return None
+    check = refuser(blocked, BLOCKED_IMPORTS + ("subprocess",), PATH_EVENTS + ("os.chdir",),
+                    "working directory", inside)
 
     def hook(event, args):
         why = check(event, args)
@@ -209,7 +182,7 @@ def run_python(
         logs.mkdir()
         out_path, err_path = logs / "stdout", logs / "stderr"
         env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "TMPDIR": str(work), "LANG": "C.UTF-8"}
-        argv = [*_unshare_prefix(), sys.executable, "-I", "-c", _BOOTSTRAP]
+        argv = [*_unshare_prefix(), sys.executable, "-I", "-c", AUDIT_POLICY + _BOOTSTRAP]
         started = time.perf_counter()
         with out_path.open("wb") as out, err_path.open("wb") as err:
             proc = subprocess.Popen(

@@ -20,7 +20,7 @@ from palate.judges.config import OpenAIJudgeConfig, load_judge_config
 from palate.judges.loading import load
 from palate.judges.openai_judge import OpenAIJudge
 from palate.judges.panel import Panel
-from palate.judges.run import RunResult
+from palate.judges.run import JudgeRunResult
 from palate.judges.swap import SwapPolicy, judge_with_swap
 from palate.loop.pairing import pair_generations
 from palate.rubric.resolve import resolve_rubric
@@ -158,7 +158,7 @@ def judge_generation_pairs(
     replicates: int = 1,
     rubric: str | None = None,
     progress: Progress | None = None,
-) -> RunResult:
+) -> JudgeRunResult:
     """``palate judge run --candidate A --baseline B``: pair the two models' generations in
     ``dataset`` by prompt (``pair_generations``) and judge them into ``out``."""
     if isinstance(judge, OpenAIJudge):  # calls cached in the store, as ``judges.run`` does
@@ -185,7 +185,7 @@ def judge_generation_pairs(
     )
     verdicts = [c for c in store.iter_records(out) if isinstance(c, Comparison)]
     scored = sum(c.unscored is None for c in verdicts)
-    return RunResult(
+    return JudgeRunResult(
         dataset=dataset,
         out=out,
         judge=judge.source.name,

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 
 from palate.errors import PalateError
 from palate.judges.base import PairTask
-from palate.judges.swap import first_order, swap_seed
+from palate.judges.swap import swap_seed
 from palate.schema import Generation
+from palate.schema.outcome import first_order
 
 
 def _by_prompt(generations: Iterable[Generation]) -> dict[str, dict[int, Generation]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from palate.evals.html import figure_html, page, table_html
-from palate.gym.summary import write_atomic
+from palate.io.atomic import write_atomic
 from palate.loop.run import LoopResult
 
 

@@ -1,14 +1,12 @@
 """A judge's verdicts lined up with humans' on the same battles, with the judge's confidence.
 
-Battles are keyed by (item, model pair), the pair put in name order (the outcome flipped to
-match), so a judge that saw the responses the other way round still lines up; a battle
-repeated in the data is matched occurrence by occurrence, in record order.
+Battles are matched by ``palate.stats.matching.battle_keys``, as for prediction-powered
+inference: (item, model pair) in name order, repeats occurrence by occurrence.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -18,6 +16,7 @@ import numpy.typing as npt
 
 from palate.errors import PalateError
 from palate.routing.signals import self_consistency, signal_confidence
+from palate.stats.matching import battle_keys
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -47,20 +46,15 @@ def _label(outcome: float) -> str:
 def _keyed(
     rows: Iterable[tuple[Any, ...]],
 ) -> tuple[list[str], list[tuple[str, str]], list[float], list[str]]:
-    """(key, (model_a, model_b), outcome, body) per row, with keys numbered by occurrence."""
-    seen: dict[str, int] = defaultdict(int)
+    """(battle key, (model_a, model_b), outcome, body) per scored row, in name order."""
+    scored = [r for r in rows if r[1] is not None and r[2] is not None and r[3] is not None]
     keys, pairs, outcomes, bodies = [], [], [], []
-    for item, model_a, model_b, outcome, body in rows:
-        if model_a is None or model_b is None or outcome is None:
-            continue
-        if model_b < model_a:
-            model_a, model_b, outcome = model_b, model_a, 1.0 - outcome
-        base = f"{item}\t{model_a}\t{model_b}"
-        k = seen[base]
-        seen[base] += 1
-        keys.append(base if k == 0 else f"{base}#{k}")
-        pairs.append((model_a, model_b))
-        outcomes.append(float(outcome))
+    for (key, flipped), (_, model_a, model_b, outcome, body) in zip(
+        battle_keys((item, a, b) for item, a, b, _, _ in scored), scored, strict=True
+    ):
+        keys.append(key)
+        pairs.append((model_b, model_a) if flipped else (model_a, model_b))
+        outcomes.append(1.0 - float(outcome) if flipped else float(outcome))
         bodies.append(body)
     return keys, pairs, outcomes, bodies
 

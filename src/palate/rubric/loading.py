@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
-from palate.errors import InputError
+from palate.io.validation import input_error
 from palate.io.yamlfile import load_yaml
 from palate.schema.rubric import Rubric
 
@@ -26,13 +27,19 @@ def field_path(loc: Sequence[Any]) -> str:
     return text
 
 
-def _message(kind: str, default: str, loc: Sequence[Any]) -> str:
+def _location(error: ErrorDetails) -> tuple[Any, ...]:
+    """Pydantic's location, made exact by the one a cross-field validator reports."""
+    context = error.get("ctx") or {}
+    return (*error["loc"], *context.get("loc", ()))
+
+
+def _message(error: ErrorDetails, loc: Sequence[Any]) -> str:
     """Pydantic's wording, except where a rubric author needs the field named."""
-    if kind == "extra_forbidden":
+    if error["type"] == "extra_forbidden":
         return f"unknown field '{loc[-1]}'"
-    if kind == "missing":
+    if error["type"] == "missing":
         return f"missing required field '{loc[-1]}'"
-    return default
+    return error["msg"]
 
 
 def load_rubric(path: Path) -> Rubric:
@@ -42,12 +49,11 @@ def load_rubric(path: Path) -> Rubric:
     try:
         return Rubric.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        context = error.get("ctx") or {}
-        loc = (*error["loc"], *context.get("loc", ()))
-        raise InputError(
-            _message(error["type"], error["msg"], loc),
+        raise input_error(
+            exc,
             file=str(path),
-            line=locate(loc),
-            field=field_path(loc) or None,
+            locate=locate,
+            location=_location,
+            message=_message,
+            field=field_path,
         ) from None

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 import orjson
 
 from palate.errors import InputError
+from palate.io.atomic import write_atomic
 
 GENESIS = "0" * 64
 
@@ -81,19 +80,6 @@ class EventLog:
         """Write the whole log as JSON lines, atomically."""
         lines = [orjson.dumps(e.to_json(), option=orjson.OPT_SORT_KEYS) for e in self.events]
         write_atomic(path, b"\n".join(lines) + b"\n")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file and a rename: readers see all of it or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_log(path: Path) -> list[Event]:

@@ -53,9 +53,10 @@ from palate.errors import PalateError
 STEPS_PER_TICK = 1000
 """SQLite virtual-machine steps per unit of counted work."""
 
-# Runs first in every contained child: limits and the audit hook, from a spec on stdin.
+# Runs first in every contained child, after the shared AUDIT_POLICY: limits and the audit
+# hook, from a spec on stdin.
 _CONTAIN = r"""
-import json, os, resource, signal, sys
+import json, signal, sys
 
 class Refused(PermissionError):
     pass
@@ -72,14 +73,7 @@ def contain(spec):
                             if p and _under(os.path.realpath(p), readable)
                             and not _under(os.path.realpath(p), hidden)]
     sys.dont_write_bytecode = True
-    mb = spec["memory_mb"] * 1024 * 1024
-    for limit, value in ((resource.RLIMIT_AS, mb), (resource.RLIMIT_CPU, spec["cpu_s"]),
-                         (resource.RLIMIT_FSIZE, spec["fsize"]), (resource.RLIMIT_CORE, 0),
-                         (resource.RLIMIT_NOFILE, 64), (resource.RLIMIT_NPROC, 0)):
-        try:
-            resource.setrlimit(limit, (value, value))
-        except (ValueError, OSError):
-            pass
+    set_limits(spec)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full disk quota fails writes, not us
 
     blocked = ("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg",
@@ -89,11 +83,6 @@ def contain(spec):
                "webbrowser.", "sys.remote_exec", "resource.",
                "sys._current_frames", "gc.get_", "sqlite3.enable_load_extension",
                "sqlite3.load_extension")
-    blocked_imports = ("_posixsubprocess", "_ctypes", "ctypes", "multiprocessing",
-                       "_multiprocessing")
-    path_events = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown",
-                   "os.link", "os.symlink", "os.truncate", "os.utime", "shutil.rmtree",
-                   "shutil.copyfile", "shutil.move", "shutil.copytree", "os.chroot")
     devices = ("/dev/null", "/dev/urandom")
     # the way from an exception or generator to this bootstrap's frame and its locals
     frame_attributes = ("tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back")
@@ -112,34 +101,18 @@ def contain(spec):
         where = full(path)
         return where == "/dev/null" or (_under(where, writable) and not _under(where, hidden))
 
+    refusal = refuser(blocked, BLOCKED_IMPORTS, PATH_EVENTS, "workspace", may_write, may_read)
+
     def check(event, args):
-        if event.startswith(blocked):
-            return event
         if event == "object.__getattr__" and args[1] in frame_attributes and not frames_ok:
             return "%s.%s" % (type(args[0]).__name__, args[1])
-        if event == "import" and args[0].split(".")[0] in blocked_imports:
-            return "import " + args[0]
         if event == "sqlite3.connect" and args[0] != ":memory:":
             return "opening a database file (the service gets its database from the host)"
-        if event == "open":
-            path, mode, flags = args
-            if not isinstance(path, (str, bytes, os.PathLike)):
-                return None
-            writing = (mode is not None and any(c in str(mode) for c in "wax+")) or (
-                isinstance(flags, int)
-                and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC))
-            if writing and not may_write(path):
-                return "write outside the workspace: %s" % (path,)
-            if not writing and not may_read(path):
-                return "read outside the workspace: %s" % (path,)
-        elif event in ("os.listdir", "os.scandir", "os.chdir"):
+        if event in ("os.listdir", "os.scandir", "os.chdir"):
             if args and isinstance(args[0], (str, bytes, os.PathLike)) and not may_read(args[0]):
                 return "listing outside the workspace: %s" % (args[0],)
-        elif event in path_events:
-            for arg in args:
-                if isinstance(arg, (str, bytes, os.PathLike)) and not may_write(arg):
-                    return "%s outside the workspace: %s" % (event, arg)
-        return None
+            return None
+        return refusal(event, args)
 
     def hook(event, args):
         why = check(event, args)
@@ -579,7 +552,9 @@ def start_service(
     }
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            **_contained(root, scratch, spec["hidden"], _CONTAIN + _SERVICE),
+            **_contained(
+                root, scratch, spec["hidden"], isolation.AUDIT_POLICY + _CONTAIN + _SERVICE
+            ),
             stdin=subprocess.PIPE,
             stdout=log,
             stderr=log,
@@ -625,7 +600,7 @@ def run_tests(
     """``pytest`` in ``root`` (the workspace), contained like the service."""
     limits = limits or Limits(cpu_s=max(1, int(timeout_s)))
     spec = {**_spec(root, scratch, limits, hidden or []), "allow_frames": True}
-    options = _contained(root, scratch, spec["hidden"], _CONTAIN + _TESTS)
+    options = _contained(root, scratch, spec["hidden"], isolation.AUDIT_POLICY + _CONTAIN + _TESTS)
     options["env"]["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     # output goes to a file, where the file-size limit caps it (a pipe would not)
     with tempfile.TemporaryFile() as output:

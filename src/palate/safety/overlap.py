@@ -27,6 +27,7 @@ from typing import Any, Literal
 import numpy as np
 
 from palate.schema import Comparison, Rating
+from palate.schema.text import user_text
 from palate.store import Store
 
 Kind = Literal["exact", "ngram", "embedding"]
@@ -179,14 +180,7 @@ def find_overlap(
 
 
 def _prompt_text(record: Comparison | Rating) -> str | None:
-    prompt = record.prompt
-    if prompt is None:
-        return None
-    if prompt.text is not None:
-        return prompt.text
-    if prompt.messages:
-        return "\n".join(m.content for m in prompt.messages if m.role == "user")
-    return None
+    return None if record.prompt is None else user_text(record.prompt)
 
 
 def _prompt_id(record: Comparison | Rating, text: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from palate.schema.call import CallInfo
+from palate.schema.outcome import DRAW_STRENGTH, winner_of
 from palate.schema.source import Source
 from palate.schema.unscored import Unscored
 
@@ -121,7 +122,7 @@ class Comparison(BaseModel):
         if self.strength is not None:
             if n != 2:
                 raise ValueError("strength is defined for pairs only")
-            implied = 0 if self.strength < 1.5 else 1 if self.strength > 1.5 else None
+            implied = winner_of(DRAW_STRENGTH - self.strength)
             if self.winner != implied or self.tie != (implied is None):
                 raise ValueError(f"strength {self.strength} disagrees with winner/tie")
         if self.ranking is not None and sorted(self.ranking) != list(range(n)):

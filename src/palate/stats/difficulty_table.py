@@ -21,13 +21,12 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from palate.errors import PalateError
+from palate.io.atomic import write_atomic
 
 
 @dataclass(frozen=True)
@@ -56,15 +55,7 @@ class DifficultyTable:
 
     def save(self, path: str | Path) -> None:
         """Write the JSON form atomically: a temporary file beside it, then a rename."""
-        target = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=".palate-", suffix=".json", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self.to_json(), f, indent=1, ensure_ascii=False)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(Path(path), json.dumps(self.to_json(), indent=1, ensure_ascii=False))
 
 
 def _number(value: Any, where: str) -> float:

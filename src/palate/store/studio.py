@@ -7,6 +7,7 @@ concurrent submission fail cleanly instead of being stored twice.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,8 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from palate.errors import PalateError
 from palate.store.store import Store
 from palate.store.studio_tables import (
+    studio_adjudications,
     studio_assignments,
     studio_drafts,
+    studio_login_failures,
     studio_projects,
     studio_sessions,
     studio_settings,
@@ -69,6 +72,11 @@ class ProjectRow:
     overlap: int = field(metadata={"help": "raters per non-gold task"})
     seed: int = field(metadata={"help": "seed of assignment, order and presentation"})
     created_at: datetime = field(metadata={"help": "when it was created"})
+    kind: str = field(default="pairwise", metadata={"help": "'pairwise', 'rubric' or 'ranking'"})
+    pass_mark: float | None = field(
+        default=None, metadata={"help": "qualification share to pass, None: no qualification"}
+    )
+    revise_s: int = field(default=0, metadata={"help": "seconds a submission stays revisable"})
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,9 @@ class NewTask:
     item: str = field(metadata={"help": "prompt key, shared by judgements of the same item"})
     payload: str = field(metadata={"help": "JSON of the prompt and the two responses"})
     gold: str | None = field(metadata={"help": "'0', '1' or 'tie' for a gold task, else None"})
-    source: str = field(metadata={"help": "'dataset', 'gold' or 'escalation'"})
+    source: str = field(metadata={"help": "'dataset', 'gold', 'qualify' or 'escalation'"})
+    explanation: str | None = field(default=None, metadata={"help": "why the gold is right"})
+    assist: str | None = field(default=None, metadata={"help": "JSON AI-judge verdict"})
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,9 @@ class NewAssignment:
     user_id: int = field(metadata={"help": "the rater"})
     position: int = field(metadata={"help": "place in the rater's queue, lowest first"})
     swap: bool = field(metadata={"help": "show responses[1] first"})
+    shown: tuple[int, ...] | None = field(
+        default=None, metadata={"help": "data indices in display order (ranking tasks)"}
+    )
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,12 @@ class AssignmentRow:
     opened_at: datetime | None = field(metadata={"help": "first view"})
     rubric: str | None = field(metadata={"help": "the project's rubric version"})
     project_name: str = field(metadata={"help": "the project's name"})
+    kind: str = field(default="pairwise", metadata={"help": "the project's task kind"})
+    source: str = field(default="dataset", metadata={"help": "where the task came from"})
+    gold: str | None = field(default=None, metadata={"help": "gold answer, data order"})
+    explanation: str | None = field(default=None, metadata={"help": "why the gold is right"})
+    assist: str | None = field(default=None, metadata={"help": "JSON AI-judge verdict"})
+    shown: tuple[int, ...] | None = field(default=None, metadata={"help": "display order"})
 
 
 @dataclass(frozen=True)
@@ -109,11 +128,12 @@ class NewSubmission:
     user_id: int = field(metadata={"help": "who answered"})
     winner: int | None = field(metadata={"help": "data-order winner, None for a tie"})
     tie: bool = field(metadata={"help": "neither was better"})
-    strength: float = field(metadata={"help": "AlpacaEval preference in [1, 2]"})
+    strength: float | None = field(metadata={"help": "AlpacaEval preference in [1, 2]"})
     scores: str = field(metadata={"help": "JSON {dimension: {'0': int, '1': int}}"})
     critique: str = field(metadata={"help": "the rater's written critique"})
     error_tags: str = field(metadata={"help": "JSON list of error tags"})
     time_spent_s: float = field(metadata={"help": "active time on the task"})
+    ranking: str | None = field(default=None, metadata={"help": "JSON data indices, best first"})
 
 
 @dataclass(frozen=True)
@@ -128,12 +148,29 @@ class SubmissionRow:
     swap: bool = field(metadata={"help": "whether responses[1] was shown first"})
     winner: int | None = field(metadata={"help": "data-order winner"})
     tie: bool = field(metadata={"help": "a tie"})
-    strength: float = field(metadata={"help": "AlpacaEval preference in [1, 2]"})
+    strength: float | None = field(metadata={"help": "AlpacaEval preference in [1, 2]"})
     scores: str = field(metadata={"help": "JSON scores"})
     critique: str = field(metadata={"help": "critique"})
     error_tags: str = field(metadata={"help": "JSON error tags"})
     time_spent_s: float = field(metadata={"help": "active seconds"})
     submitted_at: datetime = field(metadata={"help": "when"})
+    ranking: str | None = field(default=None, metadata={"help": "JSON data indices, best first"})
+    user_id: int = field(default=0, metadata={"help": "rater id"})
+    assignment_id: int = field(default=0, metadata={"help": "the assignment answered"})
+    review: str | None = field(default=None, metadata={"help": "'accepted', 'rejected' or None"})
+    review_reason: str | None = field(default=None, metadata={"help": "why it was rejected"})
+    revised_at: datetime | None = field(default=None, metadata={"help": "last revision"})
+    assist: str | None = field(default=None, metadata={"help": "JSON AI-judge verdict"})
+
+
+@dataclass(frozen=True)
+class AdjudicationRow:
+    task_id: int = field(metadata={"help": "the item decided"})
+    user: str = field(metadata={"help": "adjudicator name"})
+    label: str = field(metadata={"help": "decided label, data order"})
+    rationale: str = field(metadata={"help": "why"})
+    submissions: list[int] = field(metadata={"help": "submission ids it settled"})
+    decided_at: datetime = field(metadata={"help": "when"})
 
 
 @dataclass(frozen=True)
@@ -273,6 +310,26 @@ class StudioStore:
         with self.engine.begin() as conn:
             conn.execute(delete(studio_sessions).where(studio_sessions.c.expires_at <= now))
 
+    # -- wrong logins, shared by all server processes -------------------------------------
+
+    def recent_failures(self, key: str, since: float, limit: int) -> list[float]:
+        """Times of the latest ``limit`` failures of ``key`` after ``since``, newest first."""
+        f = studio_login_failures.c
+        query = select(f.at).where(f.key == key, f.at > since).order_by(f.at.desc()).limit(limit)
+        with self._read() as conn:
+            return [float(t) for t in conn.execute(query).scalars()]
+
+    def add_failures(self, keys: Sequence[str], at: float, forget_before: float) -> None:
+        """Record failures of ``keys``, dropping any that no longer count."""
+        f = studio_login_failures.c
+        with self.engine.begin() as conn:
+            conn.execute(delete(studio_login_failures).where(f.at <= forget_before))
+            conn.execute(insert(studio_login_failures), [{"key": k, "at": at} for k in keys])
+
+    def clear_failures(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(studio_login_failures).where(studio_login_failures.c.key == key))
+
     # -- settings shared by all server processes ----------------------------------------------
 
     def setting(self, key: str, default: str) -> str:
@@ -304,9 +361,15 @@ class StudioStore:
         created_by: int,
         tasks: Sequence[NewTask],
         assignments: Sequence[NewAssignment],
+        kind: str = "pairwise",
+        pass_mark: float | None = None,
+        revise_s: int = 0,
     ) -> int:
         """Create a project with its tasks and assignments, all or nothing."""
         row = {
+            "kind": kind,
+            "pass_mark": pass_mark,
+            "revise_s": revise_s,
             "name": name,
             "dataset": dataset,
             "gold_dataset": gold_dataset,
@@ -352,6 +415,8 @@ class StudioStore:
                 "gold": t.gold,
                 "source": t.source,
                 "created_at": now,
+                "explanation": t.explanation,
+                "assist": t.assist,
             }
             for t in tasks
         ]
@@ -371,6 +436,7 @@ class StudioStore:
                         "user_id": a.user_id,
                         "position": a.position,
                         "swap": a.swap,
+                        "shown": None if a.shown is None else json.dumps(list(a.shown)),
                         "done": False,
                     }
                     for a in assignments
@@ -388,12 +454,22 @@ class StudioStore:
     def _projects(self, *where: Any) -> list[ProjectRow]:
         c = studio_projects.c
         query = select(
-            c.id, c.name, c.dataset, c.gold_dataset, c.rubric, c.overlap, c.seed, c.created_at
+            c.id,
+            c.name,
+            c.dataset,
+            c.gold_dataset,
+            c.rubric,
+            c.overlap,
+            c.seed,
+            c.created_at,
+            c.kind,
+            c.pass_mark,
+            c.revise_s,
         ).where(*where)
         with self._read() as conn:
             return [
-                ProjectRow(int(i), n, d, g, r, int(o), int(s), _aware(t))
-                for i, n, d, g, r, o, s, t in conn.execute(query.order_by(c.id))
+                ProjectRow(int(i), n, d, g, r, int(o), int(s), _aware(t), k, pm, int(rv or 0))
+                for i, n, d, g, r, o, s, t, k, pm, rv in conn.execute(query.order_by(c.id))
             ]
 
     def queue_state(self, project_id: int) -> dict[int, tuple[int, int]]:
@@ -473,6 +549,12 @@ class StudioStore:
                 a.opened_at,
                 p.rubric,
                 p.name,
+                p.kind,
+                t.source,
+                t.gold,
+                t.explanation,
+                t.assist,
+                a.shown,
             )
             .select_from(studio_assignments.join(studio_tasks).join(studio_projects))
             .where(a.id == assignment_id)
@@ -481,7 +563,8 @@ class StudioStore:
             row = conn.execute(query).first()
         if row is None:
             return None
-        i, u, pid, tid, item, payload, swap, done, opened, rubric, pname = row
+        i, u, pid, tid, item, payload, swap, done, opened, rubric, pname = row[:11]
+        kind, source, gold, explanation, assist, shown = row[11:]
         return AssignmentRow(
             int(i),
             int(u),
@@ -494,6 +577,12 @@ class StudioStore:
             _aware(opened) if opened is not None else None,
             rubric,
             pname,
+            kind,
+            source,
+            gold,
+            explanation,
+            assist,
+            None if shown is None else tuple(json.loads(shown)),
         )
 
     def mark_opened(self, assignment_id: int) -> datetime:
@@ -548,6 +637,7 @@ class StudioStore:
             "critique": sub.critique,
             "error_tags": sub.error_tags,
             "time_spent_s": sub.time_spent_s,
+            "ranking": sub.ranking,
             "submitted_at": _now(),
         }
         try:
@@ -606,7 +696,8 @@ class StudioStore:
                 for i, tid, n, r, note, at in conn.execute(query)
             ]
 
-    def submissions(self, project_id: int) -> list[SubmissionRow]:
+    def submissions(self, project_id: int, *where: Any) -> list[SubmissionRow]:
+        """A project's submissions in id order (``where``: further conditions)."""
         s, t, u, a = studio_submissions.c, studio_tasks.c, studio_users.c, studio_assignments.c
         query = (
             select(
@@ -626,13 +717,20 @@ class StudioStore:
                 s.error_tags,
                 s.time_spent_s,
                 s.submitted_at,
+                s.ranking,
+                s.user_id,
+                s.assignment_id,
+                s.review,
+                s.review_reason,
+                s.revised_at,
+                t.assist,
             )
             .select_from(
                 studio_submissions.join(studio_tasks, s.task_id == t.id)
                 .join(studio_users, s.user_id == u.id)
                 .join(studio_assignments, s.assignment_id == a.id)
             )
-            .where(t.project_id == project_id)
+            .where(t.project_id == project_id, *where)
             .order_by(s.id)
         )
         with self._read() as conn:
@@ -648,15 +746,149 @@ class StudioStore:
                     bool(r[7]),
                     None if r[8] is None else int(r[8]),
                     bool(r[9]),
-                    float(r[10]),
+                    None if r[10] is None else float(r[10]),
                     r[11],
                     r[12],
                     r[13],
                     float(r[14]),
                     _aware(r[15]),
+                    r[16],
+                    int(r[17]),
+                    int(r[18]),
+                    r[19],
+                    r[20],
+                    None if r[21] is None else _aware(r[21]),
+                    r[22],
                 )
                 for r in conn.execute(query)
             ]
+
+    def submission_of(self, assignment_id: int) -> SubmissionRow | None:
+        """The answer to an assignment, if any."""
+        project = (
+            select(studio_tasks.c.project_id)
+            .select_from(studio_assignments.join(studio_tasks))
+            .where(studio_assignments.c.id == assignment_id)
+        )
+        with self._read() as conn:
+            project_id = conn.execute(project).scalar()
+        if project_id is None:
+            return None
+        found = self.submissions(
+            int(project_id), studio_submissions.c.assignment_id == assignment_id
+        )
+        return found[0] if found else None
+
+    def qualification(
+        self, user_id: int, project_id: int
+    ) -> list[tuple[int, str | None, bool, tuple[Any, ...] | None]]:
+        """(assignment id, gold answer, closed, answer) of the rater's qualification items;
+        the answer is (winner, tie, ranking, scores), None if skipped or still open."""
+        a, t, s = studio_assignments.c, studio_tasks.c, studio_submissions.c
+        query = (
+            select(a.id, t.gold, a.done, s.id, s.winner, s.tie, s.ranking, s.scores)
+            .select_from(
+                studio_assignments.join(studio_tasks).outerjoin(
+                    studio_submissions, s.assignment_id == a.id
+                )
+            )
+            .where(a.user_id == user_id, t.project_id == project_id, t.source == "qualify")
+            .order_by(a.position, a.id)
+        )
+        with self._read() as conn:
+            return [
+                (
+                    int(r[0]),
+                    r[1],
+                    bool(r[2]),
+                    None if r[3] is None else (r[4], bool(r[5]), r[6], r[7]),
+                )
+                for r in conn.execute(query)
+            ]
+
+    def revise(self, sub: NewSubmission, not_before: datetime) -> bool:
+        """Replace the rater's answer if it was submitted after ``not_before`` and is not yet
+        reviewed or adjudicated; False otherwise."""
+        s = studio_submissions.c
+        settled = select(studio_adjudications.c.task_id).where(
+            studio_adjudications.c.task_id == sub.task_id
+        )
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(studio_submissions)
+                .where(
+                    s.assignment_id == sub.assignment_id,
+                    s.submitted_at >= not_before,
+                    s.review.is_(None),
+                    ~settled.exists(),
+                )
+                .values(
+                    winner=sub.winner,
+                    tie=sub.tie,
+                    strength=sub.strength,
+                    scores=sub.scores,
+                    critique=sub.critique,
+                    error_tags=sub.error_tags,
+                    ranking=sub.ranking,
+                    revised_at=_now(),
+                )
+            ).rowcount
+        return bool(changed)
+
+    def set_review(self, submission_id: int, verdict: str, reason: str, by: int) -> bool:
+        """Record an admin's review of a submission; False if it was reviewed already."""
+        s = studio_submissions.c
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(studio_submissions)
+                .where(s.id == submission_id, s.review.is_(None))
+                .values(review=verdict, review_reason=reason, reviewed_by=by, reviewed_at=_now())
+            ).rowcount
+        return bool(changed)
+
+    def task_project(self, task_id: int) -> int | None:
+        with self._read() as conn:
+            found = conn.execute(
+                select(studio_tasks.c.project_id).where(studio_tasks.c.id == task_id)
+            ).scalar()
+        return None if found is None else int(found)
+
+    def adjudicate(
+        self, task_id: int, user_id: int, label: str, rationale: str, submissions: list[int]
+    ) -> None:
+        """Store an adjudicator's label for an item, once (AlreadyExists after that)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(studio_adjudications).values(
+                        task_id=task_id,
+                        user_id=user_id,
+                        label=label,
+                        rationale=rationale,
+                        submissions=json.dumps(sorted(submissions)),
+                        decided_at=_now(),
+                    )
+                )
+        except IntegrityError:
+            raise AlreadyExists("this item was already adjudicated") from None
+
+    def adjudications(self, project_id: int) -> dict[int, AdjudicationRow]:
+        """The project's adjudicated items by task id."""
+        j, t, u = studio_adjudications.c, studio_tasks.c, studio_users.c
+        query = (
+            select(j.task_id, u.name, j.label, j.rationale, j.submissions, j.decided_at)
+            .select_from(
+                studio_adjudications.join(studio_tasks).join(
+                    studio_users, j.user_id == studio_users.c.id
+                )
+            )
+            .where(t.project_id == project_id)
+        )
+        with self._read() as conn:
+            return {
+                int(i): AdjudicationRow(int(i), n, lab, why, json.loads(subs), _aware(at))
+                for i, n, lab, why, subs, at in conn.execute(query)
+            }
 
     def submission_count(self, project_id: int | None = None) -> int:
         t = studio_tasks.c

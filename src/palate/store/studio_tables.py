@@ -75,6 +75,12 @@ studio_projects = Table(
     Column("seed", BigInteger, nullable=False),  # assignment, order and presentation seed
     Column("created_by", Integer, ForeignKey("studio_users.id"), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # 0008: what raters do ('pairwise', 'rubric': score one response, 'ranking': order k),
+    # the share of qualification items a rater must get right before real tasks (None: no
+    # qualification), and how long after submitting a rater may still revise (0: never).
+    Column("kind", String(16), nullable=False, server_default="pairwise"),
+    Column("pass_mark", Float),
+    Column("revise_s", Integer, nullable=False, server_default="0"),
 )
 
 studio_tasks = Table(
@@ -85,8 +91,11 @@ studio_tasks = Table(
     Column("item", Text, nullable=False),  # the prompt key, for agreement across raters
     Column("payload", Text, nullable=False),  # JSON: {"prompt": Prompt, "responses": [2]}
     Column("gold", String(8)),  # gold answer in data order: '0', '1' or 'tie'; None if not gold
-    Column("source", String(16), nullable=False),  # 'dataset' | 'gold' | 'escalation'
+    # 'dataset' | 'gold' | 'qualify' (gold items of the qualification set) | 'escalation'
+    Column("source", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("explanation", Text),  # 0008: why the gold answer is right (shown after answering)
+    Column("assist", Text),  # 0008: JSON of an AI judge's verdict, shown only after answering
 )
 Index("ix_studio_tasks_project", studio_tasks.c.project_id)
 
@@ -98,6 +107,7 @@ studio_assignments = Table(
     Column("user_id", Integer, ForeignKey("studio_users.id"), nullable=False),
     Column("position", BigInteger, nullable=False),  # place in the rater's queue, lowest first
     Column("swap", Boolean, nullable=False),  # shown as (responses[1], responses[0])
+    Column("shown", Text),  # 0008: JSON order of data indices shown, for ranking tasks
     Column("opened_at", DateTime(timezone=True)),  # first time the rater saw it
     Column("done", Boolean, nullable=False),
     UniqueConstraint("task_id", "user_id", name="uq_studio_assignment_task_user"),
@@ -127,15 +137,39 @@ studio_submissions = Table(
     Column("user_id", Integer, ForeignKey("studio_users.id"), nullable=False),
     Column("winner", SmallInteger),  # in data order (0 = responses[0]); None for a tie
     Column("tie", Boolean, nullable=False),
-    Column("strength", Float, nullable=False),  # AlpacaEval scale: 1 = responses[0] fully
+    Column("strength", Float),  # AlpacaEval scale, pairs only: 1 = responses[0] fully
     Column("scores", Text, nullable=False),  # JSON: {dimension: {"0": int, "1": int}}
     Column("critique", Text, nullable=False),
     Column("error_tags", Text, nullable=False),  # JSON list
     Column("time_spent_s", Float, nullable=False),
     Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("ranking", Text),  # 0008: JSON data indices, best first (ranking tasks)
+    Column("revised_at", DateTime(timezone=True)),  # 0008: last revision by the rater
+    # 0008: an admin's review: 'accepted' or 'rejected' (with a reason); None until reviewed.
+    Column("review", String(16)),
+    Column("review_reason", Text),
+    Column(
+        "reviewed_by",
+        Integer,
+        ForeignKey("studio_users.id", name="fk_studio_submissions_reviewed_by"),
+    ),
+    Column("reviewed_at", DateTime(timezone=True)),
     UniqueConstraint("assignment_id", name="uq_studio_submission_assignment"),
 )
 Index("ix_studio_submissions_task", studio_submissions.c.task_id)
+
+# An adjudicator's decision on an item the raters disagreed on: a label of its own, with
+# provenance (who, when, why, and which submissions it settled).
+studio_adjudications = Table(
+    "studio_adjudications",
+    metadata,
+    Column("task_id", BigInteger, ForeignKey("studio_tasks.id"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("studio_users.id"), nullable=False),
+    Column("label", String(200), nullable=False),  # in data order, like a submission's label
+    Column("rationale", Text, nullable=False),
+    Column("submissions", Text, nullable=False),  # JSON list of the submission ids weighed
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+)
 
 # A task the rater closed without an answer: 'unsure' (outside their expertise) or 'problem'
 # (broken, unsafe or unanswerable content: a flag for the admins), with the rater's note.
@@ -147,3 +181,15 @@ studio_skips = Table(
     Column("note", Text, nullable=False),
     Column("skipped_at", DateTime(timezone=True), nullable=False),
 )
+
+# Wrong logins, by "a:<account key>" and "i:<address>", at clock seconds: kept in the store so
+# that every server process counts the same failures (0008).
+studio_login_failures = Table(
+    "studio_login_failures",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("key", String(200), nullable=False),
+    Column("at", Float, nullable=False),
+)
+Index("ix_studio_login_failures_key", studio_login_failures.c.key, studio_login_failures.c.at)
+Index("ix_studio_login_failures_at", studio_login_failures.c.at)

@@ -26,8 +26,8 @@ from pwdlib import PasswordHash
 from palate.errors import InputError
 from palate.store.studio import StudioStore, UserRow
 
-Role = Literal["admin", "rater"]
-ROLES: tuple[Role, ...] = ("admin", "rater")
+Role = Literal["admin", "rater", "adjudicator"]
+ROLES: tuple[Role, ...] = ("admin", "rater", "adjudicator")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1000
 MAX_NAME = 100
@@ -91,7 +91,7 @@ def add_user(studio: StudioStore, name: str, role: str, password: str) -> UserRo
     """Create an account; InputError for a bad name, role or password."""
     name = check_name(name)
     if role not in ROLES:
-        raise InputError(f"role must be admin or rater, not {role!r}", field="role")
+        raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}", field="role")
     check_password(password, name)
     return studio.add_user(name, role, hash_password(password))
 

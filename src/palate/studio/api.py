@@ -6,6 +6,7 @@ body); send that token as ``X-CSRF-Token`` with every write.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -22,8 +23,18 @@ from palate.studio.accounts import (
 )
 from palate.studio.judging import DraftIn, SkipIn, SubmissionIn, TaskView
 from palate.studio.projects import ItemIn, ProjectIn, create_project, enqueue, export_project
-from palate.studio.quality import Quality, quality
+from palate.studio.quality import Quality, label, quality
+from palate.studio.review import (
+    AdjudicationIn,
+    ReviewIn,
+    adjudicate,
+    disagreements,
+    review,
+    review_queue,
+)
 from palate.studio.security import (
+    ApiAdjudicator,
+    ApiAdjudicatorWriter,
     ApiAdmin,
     ApiAdminWriter,
     ApiUser,
@@ -71,7 +82,7 @@ class Ended(BaseModel):
 
 class Me(BaseModel):
     name: str = Field(description="User name.")
-    role: str = Field(description="'admin' or 'rater'.")
+    role: str = Field(description="'admin', 'rater' or 'adjudicator'.")
     csrf_token: str = Field(description="Send as X-CSRF-Token with every write.")
 
 
@@ -124,7 +135,7 @@ class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100, description="User name.")
-    role: Role = Field(description="'admin' or 'rater'.")
+    role: Role = Field(description="'admin', 'rater' or 'adjudicator'.")
     password: str = Field(min_length=1, max_length=MAX_PASSWORD, description="Initial password.")
 
 
@@ -133,6 +144,37 @@ class UserOut(BaseModel):
     name: str = Field(description="User name.")
     role: str = Field(description="Role.")
     disabled: bool = Field(description="Disabled accounts cannot log in.")
+
+
+class Feedback(BaseModel):
+    """What a rater is shown once an answer is in (letters as the rater saw them)."""
+
+    yours: str = Field(description="Your answer.")
+    gold: str | None = Field(description="The gold answer, for gold and qualification items.")
+    explanation: str | None = Field(description="Why the gold answer is right.")
+    ai_verdict: str | None = Field(description="The AI judge's verdict, if the project has one.")
+    ai_rationale: str | None = Field(description="The AI judge's reasons.")
+    revisable_until: datetime | None = Field(description="Until when you may revise it.")
+    qualified: bool | None = Field(description="Passed the qualification set (None: not yet).")
+
+
+class JudgementOut(BaseModel):
+    id: int = Field(description="Submission id.")
+    task_id: int = Field(description="Task id.")
+    item: str = Field(description="Prompt key.")
+    rater: str = Field(description="Who judged.")
+    label: str = Field(description="The answer, in data order.")
+    critique: str = Field(description="The rater's critique.")
+    review: str | None = Field(description="'accepted', 'rejected', or None.")
+
+
+class DisputeOut(BaseModel):
+    task_id: int = Field(description="Task id.")
+    item: str = Field(description="Prompt key.")
+    counts: dict[str, int] = Field(description="How many raters gave each answer (data order).")
+    options: list[str] = Field(description="Labels an adjudicator may choose.")
+    decision: str | None = Field(description="The adjudicated label, if decided.")
+    decided_by: str | None = Field(description="The adjudicator.")
 
 
 def client_address(request: Request) -> str:
@@ -365,3 +407,105 @@ async def reset_password(
     ended = await run_in_threadpool(svc.studio.end_sessions, target.id)
     await run_in_threadpool(svc.studio.set_password, target.id, new_hash, end_sessions=True)
     return Ended(sessions=ended)
+
+
+@router.get("/tasks/{assignment_id}/feedback", response_model=Feedback, responses={404: {}})
+def feedback(request: Request, user: ApiUser, assignment_id: Id) -> Feedback:
+    """After answering: gold answer and explanation, the AI judge's verdict (never before)."""
+    after = service(request).after(user, assignment_id)
+    standing = after.qualification
+    return Feedback(
+        yours=after.yours,
+        gold=after.gold,
+        explanation=after.explanation,
+        ai_verdict=after.ai_verdict,
+        ai_rationale=after.ai_rationale,
+        revisable_until=after.revisable_until,
+        qualified=standing.passed if standing and standing.finished else None,
+    )
+
+
+@router.put(
+    "/tasks/{assignment_id}/submission",
+    response_model=Saved,
+    responses={404: {}, 409: {"description": "The revision window has closed."}},
+)
+def revise(request: Request, user: ApiWriter, assignment_id: Id, body: SubmissionIn) -> Saved:
+    """Replace your answer while the project's revision window is open."""
+    service(request).revise(user, assignment_id, body)
+    return Saved(saved=True)
+
+
+@router.get("/projects/{project_id}/review", response_model=list[JudgementOut])
+def project_review(request: Request, user: ApiAdmin, project_id: Id) -> list[JudgementOut]:
+    """Judgements with critiques no admin has reviewed yet."""
+    _project(request, project_id)
+    return [
+        JudgementOut(
+            id=s.id,
+            task_id=s.task_id,
+            item=s.item,
+            rater=s.user,
+            label=label(s),
+            critique=s.critique,
+            review=s.review,
+        )
+        for s in review_queue(service(request).studio, project_id)
+    ]
+
+
+@router.post(
+    "/projects/{project_id}/review/{submission_id}",
+    response_model=Saved,
+    responses={404: {}, 409: {"description": "Already reviewed."}},
+)
+def review_judgement(
+    request: Request, user: ApiAdminWriter, project_id: Id, submission_id: Id, body: ReviewIn
+) -> Saved:
+    """Accept a judgement, or reject it with a reason (it leaves exports and agreement)."""
+    _project(request, project_id)
+    studio = service(request).studio
+    known_id(submission_id, "judgement", big=True)
+    if not any(s.id == submission_id for s in studio.submissions(project_id)):
+        raise NotFound(f"no judgement {submission_id} in project {project_id}")
+    review(studio, submission_id, body, user.id)
+    return Saved(saved=True)
+
+
+@router.get("/projects/{project_id}/disagreements", response_model=list[DisputeOut])
+def project_disagreements(
+    request: Request, user: ApiAdjudicator, project_id: Id
+) -> list[DisputeOut]:
+    """Items the raters disagree on, undecided first."""
+    _project(request, project_id)
+    return [
+        DisputeOut(
+            task_id=i.task_id,
+            item=i.item,
+            counts=i.counts,
+            options=i.options(),
+            decision=i.decision.label if i.decision else None,
+            decided_by=i.decision.user if i.decision else None,
+        )
+        for i in disagreements(service(request).studio, project_id)
+    ]
+
+
+@router.post(
+    "/projects/{project_id}/items/{task_id}/adjudication",
+    response_model=Saved,
+    status_code=201,
+    responses={404: {}, 409: {"description": "Already adjudicated."}},
+)
+def adjudicate_item(
+    request: Request,
+    user: ApiAdjudicatorWriter,
+    project_id: Id,
+    task_id: Id,
+    body: AdjudicationIn,
+) -> Saved:
+    """Settle a disputed item: the decision is stored as its own label, with provenance."""
+    _project(request, project_id)
+    known_id(task_id, "item", big=True)
+    adjudicate(service(request).studio, project_id, task_id, body, user.id)
+    return Saved(saved=True)

@@ -26,11 +26,11 @@ from starlette.middleware.sessions import SessionMiddleware
 from palate.errors import InputError, PalateError
 from palate.store import Store
 from palate.store.studio import AlreadyExists, StudioStore
-from palate.studio import api, pages
+from palate.studio import api, content, pages
 from palate.studio.accounts import HashingPool, LoginBusy
 from palate.studio.guard import MAX_BODY, RequestGuard
 from palate.studio.security import SESSION_HOURS, LoginRequired, PageForbidden, session_user
-from palate.studio.service import NotFound, Service
+from palate.studio.service import NotFound, NotQualified, Service
 from palate.studio.throttle import LoginThrottle, LoginThrottled
 
 SECRET_ENV = "PALATE_STUDIO_SECRET"
@@ -44,6 +44,8 @@ STATIC = Path(__file__).parent / "static"
 def _status(exc: PalateError) -> int:
     if isinstance(exc, NotFound):
         return 404
+    if isinstance(exc, NotQualified):
+        return 403
     if isinstance(exc, AlreadyExists):
         return 409
     if isinstance(exc, InputError):
@@ -105,7 +107,7 @@ def create_app(
     app.state.studio = studio
     app.state.service = Service(studio)
     app.state.hashing = HashingPool()
-    app.state.throttle = throttle or LoginThrottle()
+    app.state.throttle = (throttle or LoginThrottle()).bound(studio)
     app.add_middleware(
         SessionMiddleware,
         secret_key=key,
@@ -122,6 +124,11 @@ def create_app(
     def health() -> dict[str, bool]:
         """Liveness, without a session or the database (the load test's baseline)."""
         return {"ok": True}
+
+    @app.get("/highlight.css", include_in_schema=False)
+    def highlight_css() -> Response:
+        """Colours of highlighted code in task text (classes, so no inline styles)."""
+        return Response(content.highlight_css(), media_type="text/css")
 
     @app.get("/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

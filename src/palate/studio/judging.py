@@ -1,7 +1,9 @@
 """What a rater sees and sends: the blind view of a task, drafts, and checked submissions.
 
-The view never carries model names or response ids, and shows the responses as "A" and "B"
-in the assignment's presentation order; a submission is turned back into data order here.
+The view never carries model names or response ids, and shows the responses as "A", "B",
+... in the assignment's presentation order; a submission is turned back into data order here.
+Three kinds of task: pairwise (which of two is better), rubric (score one response on the
+rubric's dimensions) and ranking (order k responses, best first).
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from palate.store.studio import AssignmentRow, NewSubmission
 MAX_CRITIQUE = 5000
 MAX_DRAFT_FIELD = 6000
 Shown = Literal["A", "B"]
+LETTERS = "ABCDEFGH"
 STRENGTH_LABELS = {1: "slightly", 2: "clearly", 3: "much"}
 
 
 class ShownResponse(BaseModel):
     """A response as the rater sees it: a letter and the text, nothing else."""
 
-    label: Shown = Field(description="'A' (shown first) or 'B'.")
+    label: str = Field(description="'A' (shown first), 'B', ...")
     text: str = Field(description="The response text (chat turns as 'role: content' lines).")
 
 
@@ -34,9 +37,14 @@ class TaskView(BaseModel):
     assignment_id: int = Field(description="The assignment to answer.")
     project: str = Field(description="Project name.")
     prompt: str = Field(description="The prompt text.")
-    responses: list[ShownResponse] = Field(description="A then B.")
+    kind: str = Field(description="'pairwise', 'rubric' or 'ranking'.")
+    responses: list[ShownResponse] = Field(description="In the order shown: A, B, ...")
     rubric: str | None = Field(description="Rubric version, if the project has one.")
     dimensions: dict[str, list[int]] = Field(description="Scale values of each dimension.")
+    levels: dict[str, dict[int, str]] = Field(
+        default_factory=dict, description="Per dimension, each scale value's label."
+    )
+    gold: bool = Field(default=False, description="A gold or qualification item.")
     error_tags: list[str] = Field(description="Error tags the rubric allows.")
     done: bool = Field(description="Already submitted.")
     draft: dict[str, str] = Field(description="The saved draft's form fields.")
@@ -78,7 +86,12 @@ class SubmissionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    choice: Literal["A", "B", "tie"] = Field(description="Which response is better, or a tie.")
+    choice: Literal["A", "B", "tie"] | None = Field(
+        default=None, description="Pairwise: which response is better, or a tie."
+    )
+    ranking: list[str] | None = Field(
+        default=None, max_length=len(LETTERS), description="Ranking: shown labels, best first."
+    )
     strength: int = Field(
         default=2, ge=1, le=3, description="How much better: 1 slightly, 2 clearly, 3 much."
     )
@@ -110,19 +123,31 @@ def payload_parts(row: AssignmentRow) -> tuple[Prompt, list[Response]]:
     )
 
 
+def display_order(row: AssignmentRow, count: int) -> list[int]:
+    """Data indices in the order the rater sees them (A first)."""
+    if row.shown is not None:
+        return list(row.shown)
+    order = list(range(count))
+    return order[::-1] if row.swap else order
+
+
 def task_view(row: AssignmentRow, rubric: Rubric | None, draft: tuple[str, int] | None) -> TaskView:
     prompt, responses = payload_parts(row)
-    shown = responses[::-1] if row.swap else responses
+    order = display_order(row, len(responses))
     return TaskView(
         assignment_id=row.id,
         project=row.project_name,
         prompt=text_of(prompt),
+        kind=row.kind,
         responses=[
-            ShownResponse(label=label, text=text_of(r))
-            for label, r in zip(("A", "B"), shown, strict=True)
+            ShownResponse(label=LETTERS[k], text=text_of(responses[i])) for k, i in enumerate(order)
         ],
         rubric=row.rubric,
         dimensions={d.name: d.values for d in rubric.dimensions} if rubric else {},
+        levels={d.name: {lv.value: lv.label for lv in d.scale} for d in rubric.dimensions}
+        if rubric
+        else {},
+        gold=row.gold is not None,
         error_tags=[t.name for t in rubric.error_taxonomy] if rubric else [],
         done=row.done,
         draft=json.loads(draft[0]) if draft else {},
@@ -139,7 +164,9 @@ def check(
     opened (a client cannot claim more), or the wall time when the browser did not say.
     """
     dims = {d.name: d for d in rubric.dimensions} if rubric else {}
-    data_index = {"A": 1 if row.swap else 0, "B": 0 if row.swap else 1}
+    count = len(json.loads(row.payload)["responses"])
+    order = display_order(row, count)
+    data_index = {LETTERS[k]: i for k, i in enumerate(order)}
     scores: dict[str, dict[str, int]] = {}
     for name, by_label in answer.scores.items():
         if name not in dims:
@@ -147,6 +174,8 @@ def check(
             raise InputError(f"unknown dimension {name!r} (known: {known})", field="scores")
         values = dims[name].values
         for label, value in by_label.items():
+            if label not in data_index:
+                raise InputError(f"no response {label} in this task", field=f"scores.{name}")
             if value not in values:
                 raise InputError(
                     f"score {value} for {name} ({label}) is not on its scale "
@@ -158,7 +187,23 @@ def check(
     unknown = sorted(set(answer.error_tags) - allowed)
     if unknown:
         raise InputError(f"unknown error tags: {', '.join(unknown)}", field="error_tags")
-    if answer.choice == "tie":
+    ranking: list[int] | None = None
+    strength: float | None = None
+    if row.kind == "ranking":
+        if answer.ranking is None or sorted(answer.ranking) != sorted(data_index):
+            raise InputError(
+                f"rank all {count} responses, best first ({', '.join(sorted(data_index))})",
+                field="ranking",
+            )
+        ranking = [data_index[label] for label in answer.ranking]
+        winner = ranking[0]
+    elif row.kind == "rubric":
+        if not scores:
+            raise InputError("give at least one score", field="scores")
+        winner = None
+    elif answer.choice is None:
+        raise InputError("choose A, B or tie", field="choice")
+    elif answer.choice == "tie":
         winner, strength = None, 1.5
     else:
         winner = data_index[answer.choice]
@@ -170,12 +215,13 @@ def check(
         task_id=row.task_id,
         user_id=row.user_id,
         winner=winner,
-        tie=winner is None,
+        tie=row.kind == "pairwise" and winner is None,
         strength=strength,
         scores=json.dumps(scores, sort_keys=True),
         critique=answer.critique.strip(),
         error_tags=json.dumps(sorted(set(answer.error_tags))),
         time_spent_s=max(0.0, min(active_s, wall_s)),
+        ranking=None if ranking is None else json.dumps(ranking),
     )
 
 
@@ -194,6 +240,8 @@ def from_form(form: dict[str, str], tags: list[str]) -> dict[str, Any]:
     }
     if form.get("choice"):
         data["choice"] = form["choice"]
+    if form.get("ranking", "").strip():
+        data["ranking"] = [p.strip() for p in form["ranking"].split(",") if p.strip()]
     if form.get("strength"):
         data["strength"] = form["strength"]
     if form.get("active_ms", "").isdigit():

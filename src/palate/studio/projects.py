@@ -7,11 +7,12 @@ who gets which task, each rater's order, and which response is shown first.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,9 +22,17 @@ from palate.ledger import EntityRef, Ledger
 from palate.schema import Comparison, Prompt, Rating, Response, Source
 from palate.store import Store
 from palate.store.rubrics import resolve_version
-from palate.store.studio import NewAssignment, NewTask, StudioStore, SubmissionRow
+from palate.store.studio import (
+    AdjudicationRow,
+    NewAssignment,
+    NewTask,
+    StudioStore,
+    SubmissionRow,
+)
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+Kind = Literal["pairwise", "rubric", "ranking"]
+MAX_RANKED = 8
 
 
 class ProjectIn(BaseModel):
@@ -49,6 +58,29 @@ class ProjectIn(BaseModel):
         default=None, ge=1, le=100_000, description="Use at most this many items."
     )
     seed: int = Field(default=0, ge=0, le=2**62, description="Seed of assignment and order.")
+    kind: Kind = Field(
+        default="pairwise",
+        description="'pairwise': pick the better of two; 'rubric': score one response on the "
+        "rubric; 'ranking': order all of an item's responses (2 to 8), best first.",
+    )
+    qualification_dataset: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Dataset of judged items (rationale = explanation) every rater must pass "
+        "before real tasks; each answer is followed by the gold answer and its explanation.",
+    )
+    pass_mark: float = Field(
+        default=0.8, ge=0, le=1, description="Share of qualification items to get right."
+    )
+    revise_minutes: int = Field(
+        default=0, ge=0, le=7 * 24 * 60, description="Minutes a rater may revise an answer."
+    )
+    assist_dataset: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Dataset of an AI judge's verdicts on the same items, shown to the rater "
+        "only after they answer (both are kept).",
+    )
 
 
 class ResponseIn(BaseModel):
@@ -72,10 +104,10 @@ class ItemIn(BaseModel):
     )
 
 
-def _payload(prompt: Prompt, first: Response, second: Response) -> str:
+def _payload(prompt: Prompt, *responses: Response) -> str:
     data = {
         "prompt": prompt.model_dump(mode="json", exclude_none=True),
-        "responses": [r.model_dump(mode="json", exclude_none=True) for r in (first, second)],
+        "responses": [r.model_dump(mode="json", exclude_none=True) for r in responses],
     }
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
@@ -92,41 +124,82 @@ def _outcome(record: Comparison) -> str | None:
     return None
 
 
+def _label(record: Comparison, kind: str) -> str | None:
+    """The record's outcome as a studio label (data order), None if it has none."""
+    if kind == "ranking":
+        return ",".join(map(str, record.ranking)) if record.ranking else None
+    return _outcome(record)
+
+
 def collect_tasks(
-    store: Store, dataset: str, *, gold: bool, limit: int | None = None
+    store: Store,
+    dataset: str,
+    *,
+    gold: bool,
+    limit: int | None = None,
+    kind: str = "pairwise",
+    source: str | None = None,
 ) -> list[NewTask]:
-    """One task per distinct (prompt, first two responses) of the dataset's comparisons;
-    for a gold dataset only judged ones, with their outcome as the gold answer."""
+    """One task per distinct (prompt, responses) of the dataset's comparisons: the first two
+    for pairwise, all of them for ranking, each alone for rubric scoring. For a gold dataset
+    only judged ones, with their outcome as the gold answer and rationale as explanation."""
     tasks: list[NewTask] = []
     seen: set[str] = set()
     for record in store.iter_records(dataset):
         if not isinstance(record, Comparison):
             continue
-        first, second = record.responses[0], record.responses[1]
-        answer = _outcome(record)
-        if not (_shown(first) and _shown(second)) or (gold and answer is None):
+        answer = _label(record, kind)
+        if gold and answer is None:
             continue
-        payload = _payload(record.prompt, first, second)
-        digest = hashlib.sha256(payload.encode()).hexdigest()
-        if digest in seen:
-            continue
-        seen.add(digest)
-        tasks.append(
-            NewTask(
-                item=record.prompt.key,
-                payload=payload,
-                gold=answer if gold else None,
-                source="gold" if gold else "dataset",
+        if kind == "rubric":
+            groups = [[r] for r in record.responses]
+        elif kind == "ranking":
+            groups = [list(record.responses[:MAX_RANKED])]
+        else:
+            groups = [list(record.responses[:2])]
+        for shown in groups:
+            if not all(_shown(r) for r in shown):
+                continue
+            payload = _payload(record.prompt, *shown)
+            digest = hashlib.sha256(payload.encode()).hexdigest()
+            if digest in seen:
+                continue
+            seen.add(digest)
+            tasks.append(
+                NewTask(
+                    item=record.prompt.key,
+                    payload=payload,
+                    gold=answer if gold else None,
+                    source=source or ("gold" if gold else "dataset"),
+                    explanation=record.rationale if gold else None,
+                )
             )
-        )
         if limit is not None and len(tasks) >= limit:
             break
     if not tasks:
         what = "judged comparisons" if gold else "comparisons"
         raise InputError(
-            f"dataset {dataset!r} has no {what} of two responses with text", field="dataset"
+            f"dataset {dataset!r} has no {what} with response texts for {kind} tasks",
+            field="dataset",
         )
-    return tasks
+    return tasks[:limit] if limit is not None else tasks
+
+
+def with_assist(store: Store, dataset: str, tasks: list[NewTask]) -> list[NewTask]:
+    """Attach an AI judge's verdict and rationale to the tasks it judged (same payload)."""
+    verdicts: dict[str, str] = {}
+    for record in store.iter_records(dataset):
+        if not isinstance(record, Comparison) or _outcome(record) is None:
+            continue
+        payload = _payload(record.prompt, *record.responses[:2])
+        verdicts[payload] = json.dumps(
+            {
+                "judge": record.judge.name,
+                "verdict": _outcome(record),
+                "rationale": record.rationale or "",
+            }
+        )
+    return [dataclasses.replace(t, assist=verdicts.get(t.payload)) for t in tasks]
 
 
 def plan(
@@ -174,11 +247,22 @@ def plan(
 
 
 def create_project(studio: StudioStore, spec: ProjectIn, created_by: int) -> int:
-    """Build a project's tasks and assignments and store them in one transaction."""
+    """Build a project's tasks and assignments and store them in one transaction.
+
+    Qualification items go to every rater at the front of their queue; the others follow
+    ``plan``. Ranking tasks get a random display order per rater.
+    """
     store = studio.store
     rubric = resolve_version(store, spec.rubric) if spec.rubric else None
+    if spec.kind == "rubric" and rubric is None:
+        raise InputError("rubric scoring needs a rubric", field="rubric")
     known = {d.name for d in store.datasets()}
-    for field, name in (("dataset", spec.dataset), ("gold_dataset", spec.gold_dataset)):
+    for field, name in (
+        ("dataset", spec.dataset),
+        ("gold_dataset", spec.gold_dataset),
+        ("qualification_dataset", spec.qualification_dataset),
+        ("assist_dataset", spec.assist_dataset),
+    ):
         if name is not None and name not in known:
             raise InputError(f"no dataset named {name!r}", field=field)
     everyone = {u.name: u.id for u in studio.users(role="rater")}
@@ -188,11 +272,28 @@ def create_project(studio: StudioStore, spec: ProjectIn, created_by: int) -> int
         raise InputError(f"not raters: {', '.join(unknown)}", field="raters")
     if not names:
         raise InputError("there are no raters yet: add some first", field="raters")
-    tasks = collect_tasks(store, spec.dataset, gold=False, limit=spec.max_items)
+    tasks = collect_tasks(store, spec.dataset, gold=False, limit=spec.max_items, kind=spec.kind)
     if spec.gold_dataset:
-        tasks += collect_tasks(store, spec.gold_dataset, gold=True)
+        tasks += collect_tasks(store, spec.gold_dataset, gold=True, kind=spec.kind)
+    if spec.assist_dataset:
+        tasks = with_assist(store, spec.assist_dataset, tasks)
     rng = np.random.default_rng(spec.seed)
-    assignments = plan(tasks, [everyone[n] for n in sorted(set(names))], spec.overlap, rng)
+    raters = [everyone[n] for n in sorted(set(names))]
+    assignments = plan(tasks, raters, spec.overlap, rng)
+    if spec.qualification_dataset:
+        qualify = collect_tasks(
+            store, spec.qualification_dataset, gold=True, kind=spec.kind, source="qualify"
+        )
+        first = {r: -len(qualify) for r in raters}
+        assignments += [
+            dataclasses.replace(a, task=a.task + len(tasks))
+            for a in plan(qualify, raters, 1, rng, start=first)
+        ]
+        tasks += qualify
+    if spec.kind == "ranking":
+        assignments = [
+            dataclasses.replace(a, shown=_order(tasks[a.task], rng)) for a in assignments
+        ]
     return studio.create_project(
         name=spec.name,
         dataset=spec.dataset,
@@ -203,7 +304,15 @@ def create_project(studio: StudioStore, spec: ProjectIn, created_by: int) -> int
         created_by=created_by,
         tasks=tasks,
         assignments=assignments,
+        kind=spec.kind,
+        pass_mark=spec.pass_mark if spec.qualification_dataset else None,
+        revise_s=spec.revise_minutes * 60,
     )
+
+
+def _order(task: NewTask, rng: np.random.Generator) -> tuple[int, ...]:
+    count = len(json.loads(task.payload)["responses"])
+    return tuple(int(i) for i in rng.permutation(count))
 
 
 def enqueue(studio: StudioStore, project_id: int, items: Sequence[ItemIn]) -> list[int]:
@@ -240,37 +349,44 @@ def enqueue(studio: StudioStore, project_id: int, items: Sequence[ItemIn]) -> li
 
 
 def to_records(
-    row: SubmissionRow, *, project: str, rubric: str | None
+    row: SubmissionRow, *, project: str, rubric: str | None, kind: str = "pairwise"
 ) -> list[Comparison | Rating]:
-    """A submission as canonical records: the comparison, and a rating per score given."""
+    """A submission as canonical records: the comparison (none for rubric scoring), and a
+    rating per score given. An AI judge's verdict shown after answering goes in metadata."""
     payload: dict[str, Any] = json.loads(row.payload)
     prompt = Prompt.model_validate(payload["prompt"])
     responses = [Response.model_validate(r) for r in payload["responses"]]
     rater = Source(kind="human", name=row.user)
     when: datetime = row.submitted_at
-    meta = {
+    meta: dict[str, Any] = {
         "project": project,
         "task": row.task_id,
         "task_source": row.source,
         "gold": row.gold,
         "time_spent_s": round(row.time_spent_s, 3),
     }
-    records: list[Comparison | Rating] = [
-        Comparison(
-            prompt=prompt,
-            responses=responses,
-            winner=row.winner,
-            tie=row.tie,
-            strength=row.strength,
-            judge=rater,
-            rubric=rubric,
-            presentation_order=[1, 0] if row.swap else [0, 1],
-            rationale=row.critique or None,
-            error_tags=json.loads(row.error_tags),
-            timestamp=when,
-            metadata=meta,
+    if row.assist:
+        meta["ai_judge"] = json.loads(row.assist)
+    records: list[Comparison | Rating] = []
+    if kind != "rubric":
+        ranking = json.loads(row.ranking) if row.ranking else None
+        records.append(
+            Comparison(
+                prompt=prompt,
+                responses=responses,
+                winner=row.winner,
+                tie=row.tie,
+                strength=row.strength if kind == "pairwise" else None,
+                ranking=ranking,
+                judge=rater,
+                rubric=rubric,
+                presentation_order=None if ranking else [1, 0] if row.swap else [0, 1],
+                rationale=row.critique or None,
+                error_tags=json.loads(row.error_tags),
+                timestamp=when,
+                metadata=meta,
+            )
         )
-    ]
     scores: dict[str, dict[str, int]] = json.loads(row.scores)
     for dimension, by_response in sorted(scores.items()):
         for index, value in sorted(by_response.items()):
@@ -290,15 +406,52 @@ def to_records(
     return records
 
 
+def adjudicated_record(
+    decision: AdjudicationRow, payload: str, *, project: str, rubric: str | None
+) -> Comparison:
+    """An adjudicator's decision as its own comparison, with where it came from."""
+    data: dict[str, Any] = json.loads(payload)
+    responses = [Response.model_validate(r) for r in data["responses"]]
+    label = decision.label
+    ranking = [int(i) for i in label.split(",")] if "," in label else None
+    winner = None if label == "tie" else ranking[0] if ranking else int(label)
+    return Comparison(
+        prompt=Prompt.model_validate(data["prompt"]),
+        responses=responses,
+        winner=winner,
+        tie=label == "tie",
+        ranking=ranking,
+        judge=Source(kind="human", name=decision.user),
+        rubric=rubric,
+        rationale=decision.rationale,
+        timestamp=decision.decided_at,
+        metadata={
+            "project": project,
+            "task": decision.task_id,
+            "adjudication": True,
+            "settles_submissions": decision.submissions,
+        },
+    )
+
+
 def export_project(studio: StudioStore, project_id: int, dataset: str, agent: str) -> int:
     """Write the project's submissions into a dataset (idempotent); record it in the ledger."""
     project = studio.project(project_id)
     if project is None:
         raise PalateError(f"no project {project_id}")
-    records = [
+    rows = [r for r in studio.submissions(project_id) if r.review != "rejected"]
+    records: list[Comparison | Rating] = [
         record
-        for row in studio.submissions(project_id)
-        for record in to_records(row, project=project.name, rubric=project.rubric)
+        for row in rows
+        for record in to_records(
+            row, project=project.name, rubric=project.rubric, kind=project.kind
+        )
+    ]
+    payloads = {r.task_id: r.payload for r in rows}
+    records += [
+        adjudicated_record(d, payloads[d.task_id], project=project.name, rubric=project.rubric)
+        for d in studio.adjudications(project_id).values()
+        if d.task_id in payloads
     ]
     if not records:
         raise InputError("nothing to export yet: no submissions", field="project")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
@@ -51,12 +52,23 @@ class Quality(BaseModel):
     submissions: int = Field(description="Submissions in the project.")
 
 
+def answer_label(winner: int | None, tie: bool, ranking: str | None, scores: str) -> str:
+    """An answer as one comparable value in data order: '0', '1' or 'tie' for a pair, the
+    ranking ('2,0,1') for a ranking, the scores' JSON for rubric scoring."""
+    if ranking:
+        return ",".join(map(str, json.loads(ranking)))
+    if winner is None and not tie:
+        return scores
+    return "tie" if tie else str(winner)
+
+
 def label(row: SubmissionRow) -> str:
-    return "tie" if row.tie else str(row.winner)
+    return answer_label(row.winner, row.tie, row.ranking, row.scores)
 
 
 def quality(rows: Sequence[SubmissionRow]) -> Quality:
-    """Per-rater and per-pair figures of a project's submissions."""
+    """Per-rater and per-pair figures of a project's submissions (rejected ones left out)."""
+    rows = [r for r in rows if r.review != "rejected"]
     table: list[PairAgreement] = []
     alpha: float | None = None
     if rows:

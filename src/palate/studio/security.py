@@ -120,6 +120,13 @@ def page_admin(user: Annotated[UserRow, Depends(page_user)]) -> UserRow:
     return user
 
 
+def page_adjudicator(user: Annotated[UserRow, Depends(page_user)]) -> UserRow:
+    """Adjudicators settle disputed items; admins may too."""
+    if user.role not in ("admin", "adjudicator"):
+        raise PageForbidden
+    return user
+
+
 def api_user(request: Request) -> UserRow:
     user = session_user(request)
     if user is None:
@@ -130,6 +137,12 @@ def api_user(request: Request) -> UserRow:
 def api_admin(user: Annotated[UserRow, Depends(api_user)]) -> UserRow:
     if user.role != "admin":
         raise HTTPException(403, "admins only")
+    return user
+
+
+def api_adjudicator(user: Annotated[UserRow, Depends(api_user)]) -> UserRow:
+    if user.role not in ("admin", "adjudicator"):
+        raise HTTPException(403, "adjudicators and admins only")
     return user
 
 
@@ -156,9 +169,21 @@ def api_admin_writer(
     return user
 
 
+def api_adjudicator_writer(
+    request: Request,
+    user: Annotated[UserRow, Depends(api_adjudicator)],
+    x_csrf_token: Annotated[str | None, Header(description="The session's CSRF token.")] = None,
+) -> UserRow:
+    _csrf_header(request, x_csrf_token)
+    return user
+
+
 PageUser = Annotated[UserRow, Depends(page_user)]
 PageAdmin = Annotated[UserRow, Depends(page_admin)]
+PageAdjudicator = Annotated[UserRow, Depends(page_adjudicator)]
 ApiUser = Annotated[UserRow, Depends(api_user)]
 ApiAdmin = Annotated[UserRow, Depends(api_admin)]
 ApiWriter = Annotated[UserRow, Depends(api_writer)]
 ApiAdminWriter = Annotated[UserRow, Depends(api_admin_writer)]
+ApiAdjudicator = Annotated[UserRow, Depends(api_adjudicator)]
+ApiAdjudicatorWriter = Annotated[UserRow, Depends(api_adjudicator_writer)]

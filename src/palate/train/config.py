@@ -11,10 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from palate.errors import InputError
+from palate.io.validation import input_error
+from palate.io.yamlfile import Locator, load_yaml
 
 Method = Literal["sft", "reward", "dpo", "grpo"]
 
@@ -222,96 +224,60 @@ CONFIG_CLASSES: dict[str, type[RunBase]] = {
 }
 
 
-def _key_lines(
-    node: yaml.Node, prefix: tuple[str | int, ...], out: dict[tuple[Any, ...], int]
-) -> None:
-    """Line (1-based) of every mapping key and sequence item, by its path."""
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            path = (*prefix, key.value)
-            out[path] = key.start_mark.line + 1
-            _key_lines(value, path, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, value in enumerate(node.value):
-            out[(*prefix, i)] = value.start_mark.line + 1
-            _key_lines(value, (*prefix, i), out)
-
-
-def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
-    """A YAML mapping and the line of each key, or an InputError naming the line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read config: {exc.strerror}", file=str(path)) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not a YAML text file ({exc.reason})", file=str(path)) from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise InputError(f"not valid YAML: {exc.problem}", file=str(path), line=line) from exc
+def read_config(path: Path) -> tuple[dict[str, Any], Locator]:
+    """A YAML mapping and the line of each field, or an InputError naming the line."""
+    data, locate = load_yaml(path)
     if not isinstance(data, dict):
         raise InputError("expected a mapping of settings", file=str(path), line=1)
-    lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        _key_lines(node, (), lines)
-    return data, lines
-
-
-def _line_of(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
-    for end in range(len(loc), 0, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return None
+    return data, locate
 
 
 def _resolve(path: Path, base: Path) -> Path:
     return path if path.is_absolute() else (base / path).resolve()
 
 
-def _check_path(field: tuple[str, ...], path: Path, file: Path, lines: dict[Any, int]) -> None:
+def _check_path(field: tuple[str, ...], path: Path, file: Path, locate: Locator) -> None:
     if not path.exists():
         raise InputError(
             f"{path} does not exist",
             file=str(file),
-            line=_line_of(field, lines),
+            line=locate(field),
             field=".".join(field),
         )
 
 
+def _message(error: ErrorDetails, loc: tuple[Any, ...]) -> str:
+    return "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+
+
 def load_config(path: Path, method: Method) -> RunBase:
     """Read and check a run config for ``method``; every mistake is an InputError."""
-    data, lines = read_yaml(path)
+    data, locate = read_config(path)
     given = data.get("method", method)
     if given != method:
         raise InputError(
             f"this config is for method {given!r}, not {method!r}",
             file=str(path),
-            line=lines.get(("method",)),
+            line=locate(("method",)),
             field="method",
         )
     try:
         config = CONFIG_CLASSES[method].model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first["loc"])
-        where = ".".join(str(p) for p in loc) or None
-        message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
-        raise InputError(message, file=str(path), line=_line_of(loc, lines), field=where) from exc
+        raise input_error(exc, file=str(path), locate=locate, message=_message) from exc
     base = path.resolve().parent
     updates: dict[str, Any] = {"output_dir": _resolve(config.output_dir, base)}
     model = getattr(config, "model", None)
     if model is not None:
         updates["model"] = _resolve(model, base)
-        _check_path(("model",), updates["model"], path, lines)
+        _check_path(("model",), updates["model"], path, locate)
     if isinstance(config, GRPORunConfig):
         reward = config.reward
         for name in ("judge", "reward_model"):
             value = getattr(reward, name)
             if value is not None:
                 resolved = _resolve(value, base)
-                _check_path(("reward", name), resolved, path, lines)
+                _check_path(("reward", name), resolved, path, locate)
                 reward = reward.model_copy(update={name: resolved})
         updates["reward"] = reward
     return config.model_copy(update=updates)
@@ -319,5 +285,5 @@ def load_config(path: Path, method: Method) -> RunBase:
 
 def field_line(path: Path, field: str) -> int | None:
     """The line of a top-level field in a config file, for errors found after loading."""
-    _, lines = read_yaml(path)
-    return lines.get((field,))
+    data, locate = read_config(path)
+    return locate((field,)) if field in data else None

@@ -23,6 +23,7 @@ from palate.errors import PalateError
 from palate.judges.base import PairTask, PairwiseJudge, PointTask, PointwiseJudge
 from palate.rubric import rubric_version
 from palate.schema import Message, Prompt, Rating, Response, Rubric
+from palate.schema.outcome import first_order
 
 T = TypeVar("T")
 RewardFunc = Callable[..., list[float | None]]
@@ -109,7 +110,7 @@ async def _round_robin(
         PairTask(
             prompt=prompts[i],
             responses=(responses[i], responses[j]),
-            order=(0, 1) if n % 2 == 0 else (1, 0),  # alternate so position bias cancels
+            order=first_order(n),  # alternate so position bias cancels
             seed=n,
             rubric=version,
             dimension=dimension,

@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from palate.errors import InputError, PalateError
+from palate.io.atomic import write_atomic
 from palate.schema.hashing import canonical_bytes
 from palate.store import Store, default_url
 from palate.train.checkpoint import checkpoint_hash
@@ -55,7 +55,7 @@ CHECKPOINT_DIR = "checkpoint"
 
 
 @dataclass(frozen=True)
-class RunResult:
+class TrainResult:
     """What ``palate train`` reports: ids and hashes others name this run by."""
 
     run: str
@@ -383,11 +383,7 @@ def _hardware() -> dict[str, Any]:
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:
     """Write atomically: a reader sees the old file or the whole new one."""
-    fd, tmp = tempfile.mkstemp(prefix=".run-", suffix=".json", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(document, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
 
 
 def _record(
@@ -460,7 +456,7 @@ def run(
     config_path: Path,
     db: str | None = None,
     progress: Callable[[str], None] | None = None,
-) -> RunResult:
+) -> TrainResult:
     """Check, train, save the checkpoint, write run.json and the ledger entry; ``progress``
     hears each stage (TRL's trainers also show their own progress bars)."""
     say = progress or (lambda _: None)
@@ -488,4 +484,4 @@ def run(
         finally:
             store.close()
         _write_json(run_json, document)
-    return RunResult(run_id, out, ckpt_hash, metrics, run_json)
+    return TrainResult(run_id, out, ckpt_hash, metrics, run_json)

@@ -1,4 +1,5 @@
-// The task page: keyboard shortcuts, server-side draft autosave, and active time.
+// The task page: keyboard shortcuts, server-side draft autosave, active time and a timer;
+// ranking tasks are ordered by pressing the responses' letters, best first.
 (function () {
   "use strict";
   const form = document.getElementById("judge");
@@ -8,6 +9,11 @@
   const critique = document.getElementById("critique");
   const activeField = form.querySelector('input[name="active_ms"]');
   const url = "/api/tasks/" + form.dataset.assignment + "/draft";
+  const kind = form.dataset.kind;
+  const revising = form.dataset.revising === "1";
+  const ranking = document.getElementById("ranking");
+  const clock = document.getElementById("timer");
+  const keys = document.getElementById("keys");
 
   // Active time: only while the page is visible, starting from what the draft recorded.
   let activeMs = parseInt(form.dataset.activeMs || "0", 10);
@@ -23,6 +29,12 @@
     if (document.visibilityState === "hidden") save(true);
   });
 
+  function showTime() {
+    const s = Math.floor(elapsed() / 1000);
+    clock.textContent = Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
+  if (clock) { showTime(); setInterval(showTime, 1000); }
+
   function fields() {
     const out = {};
     for (const [key, value] of new FormData(form).entries()) {
@@ -35,7 +47,7 @@
   let dirty = false;
   let submitting = false;
   function save(keepalive) {
-    if (!dirty || submitting) return Promise.resolve();
+    if (!dirty || submitting || revising) return Promise.resolve();
     dirty = false;
     status.textContent = "Saving…";
     return fetch(url, {
@@ -55,8 +67,10 @@
     clearTimeout(timer);
     timer = setTimeout(save, 400);
   }
-  form.addEventListener("input", changed);
-  form.addEventListener("change", changed);
+  // The answer bar's fields sit outside the form (form="judge"), so listen on the document.
+  function ours(event) { return event.target.form === form; }
+  document.addEventListener("input", function (event) { if (ours(event)) changed(); });
+  document.addEventListener("change", function (event) { if (ours(event)) changed(); });
 
   form.addEventListener("submit", function (event) {
     if (submitting) { event.preventDefault(); return; }  // a double press sends one answer
@@ -66,8 +80,19 @@
   });
 
   function pick(name, value) {
-    const input = form.querySelector('input[name="' + name + '"][value="' + value + '"]');
+    const input = document.querySelector(
+      'input[form="judge"][name="' + name + '"][value="' + value + '"]');
     if (input) { input.checked = true; changed(); }
+  }
+  function rank(letter) {
+    const labels = Array.from(document.querySelectorAll(".response h3")).map(function (h) {
+      return h.textContent.trim().slice(-1);
+    });
+    const order = ranking.value ? ranking.value.split(",") : [];
+    if (labels.indexOf(letter) < 0 || order.indexOf(letter) >= 0) return;
+    order.push(letter);
+    ranking.value = order.join(",");
+    changed();
   }
   document.addEventListener("keydown", function (event) {
     const typing = event.target.closest && event.target.closest("textarea, input[type=text], input:not([type]), select");
@@ -82,6 +107,15 @@
     }
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     const key = event.key.toLowerCase();
+    if (event.key === "?") { keys.open = !keys.open; return; }
+    if (kind === "ranking") {
+      if (/^[a-h]$/.test(key)) rank(key.toUpperCase());
+      else if (key === "backspace") {
+        ranking.value = ranking.value.split(",").slice(0, -1).join(",");
+        changed();
+      } else if (key === "enter") { event.preventDefault(); form.requestSubmit(); }
+      return;
+    }
     if (key === "a" || key === "arrowleft") pick("choice", "A");
     else if (key === "b" || key === "arrowright") pick("choice", "B");
     else if (key === "t") pick("choice", "tie");
