@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 GUIDES = ["index.md", "guides/evaluate-a-model.md", "guides/run-a-rater-project.md",
-          "guides/serve-the-studio.md", "guides/audit-a-release.md"]  # fmt: skip
+          "guides/serve-the-studio.md", "guides/audit-a-release.md", "guides/ship-safely.md",
+          "guides/run-a-business-with-an-agent.md"]  # fmt: skip
 
 
 def code_blocks(markdown: str) -> list[tuple[str, str]]:
@@ -80,6 +81,7 @@ README_RUN = {
     3: "statistics that hold up with weaker judges",
     4: "rubrics, judges, routing (against the loopback judge)",
     7: "governance evidence: licences, contamination, revocation",
+    8: "red-team suites and critique-revision (against the loopback server)",
 }
 README_PENDING = {  # blocks not yet runnable as written, each with what it lacks
     0: "make demo / make test: CI's own set-up and suite (make test runs this test)",
@@ -127,3 +129,4 @@ def test_readme_runs_as_written(tmp_path: Path, shared_data: Path) -> None:
     assert (checkout / "alpaca-7b.trl.jsonl").stat().st_size > 0
     assert (checkout / "judge.yaml").is_file()
     assert (checkout / "evalset.jsonl").is_file()
+    assert (checkout / "redteam.json").is_file()
