@@ -1,6 +1,7 @@
 """Judged taste: deployed diffs and ticket replies read from the log, judged by a rubric judge
-on loopback, stored as ratings linked to the episode with their ledger record, cached, and
-compared with the incidents and cancellations that followed."""
+on loopback, stored as ratings linked to the episode with their ledger record, cached,
+compared with the incidents and cancellations that followed, and low scores escalated to
+raters in the studio."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ from palate.saas.taste import (
 )
 from palate.schema import Rating
 from palate.store import Store
+from palate.store.studio import StudioStore
+from palate.studio.accounts import add_user
+from palate.studio.judging import SubmissionIn
+from palate.studio.projects import export_project
+from palate.studio.service import Service
 from palate.testing.loopback import LoopbackServer, Script
 from tests.helpers import run_cli, run_json
 
@@ -189,3 +195,107 @@ def test_cli_taste_without_logs_exits_1_with_one_line(
     )  # fmt: skip
     assert code == 1 and len(err.strip().splitlines()) == 1 and "seed-*" in err
     assert not (tmp_path / "empty" / TASTE_FILE).exists()
+
+
+def test_low_scores_go_to_the_studio_and_answers_lead_back_to_the_episode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, db = tmp_path / "ep", f"sqlite:///{tmp_path}/p.db"
+    summary, _ = replier_episode(out)
+    digest = summary["digest"]
+    store = Store(db)
+    studio = StudioStore(store)
+    admin = add_user(studio, "admin", "admin", "correct horse battery")
+    for name in ("ann", "bob", "cat"):
+        studio.add_user(name, "rater", admin.password_hash)
+    events = read_log(out / EVENTS_FILE)
+    text = {w.key: (w.prompt, w.text) for w in deployed_changes(events) + ticket_replies(events)}
+    with LoopbackServer(Script()) as server:
+        config = str(judge_config(tmp_path / "judge.yaml", server.base_url))
+        taste = ["saas", "taste", str(out), "--judge", config, "--db", db]
+        plain = run_json(capsys, *taste)
+        assert plain["studio_projects"] == [] and studio.projects() == []
+        # A threshold between the one-word replies and the careful ones (cached calls).
+        replies = sorted(j["score"] for j in plain["judged"] if j["kind"] == "reply")
+        below = round((replies[0] + replies[-1]) / 2, 3)
+        escalate = [*taste, "--escalate-below", str(below), "--studio-admin", "admin",
+                    "--raters", "ann,bob", "--overlap", "1"]  # fmt: skip
+        data = run_json(capsys, *escalate)
+        again = run_json(capsys, *escalate)  # a rerun finds the projects it made
+        assert server.stats.requests == len(text)  # judged once; the reruns hit the cache
+    assert again == data
+    wanted = {j["key"]: j["kind"] for j in data["judged"] if j["score"] < below}
+    assert {j["key"] for j in data["judged"] if j["project"]} == set(wanted)
+    assert "reply" in wanted.values() and all(
+        int(k.split("-")[1][1:]) % 2 == 1 for k, kind in wanted.items() if kind == "reply"
+    )  # only the one-word replies
+    projects = {p.name: p for p in studio.projects()}
+    assert sorted(projects) == data["studio_projects"] == sorted(
+        f"{dataset_name('replier', 0, digest)}.{kind}.below-{below:g}" for kind in set(wanted.values())
+    )
+    service = Service(studio)
+    shown: dict[str, tuple[str, str]] = {}
+    for name in ("ann", "bob", "cat"):
+        user = studio.user_by_name(name)
+        assert user is not None
+        for project in projects.values():
+            while (aid := studio.next_assignment(user.id, project.id)) is not None:
+                assert name != "cat"  # only the raters asked for
+                view = service.view(user, aid)
+                assert view.kind == "rubric" and view.rubric == project.rubric
+                (response,) = view.responses
+                shown[str(aid)] = (view.prompt, response.text)
+                top = max(view.dimensions[next(iter(view.dimensions))])
+                scores = {dim: {"A": top} for dim in view.dimensions}
+                service.submit(user, aid, SubmissionIn(scores=scores))
+    # Exactly the escalated items, each once, showing the diff or reply the agent wrote.
+    assert sorted(shown.values()) == sorted(text[k] for k in wanted)
+    for project in projects.values():
+        export_project(studio, project.id, "answers", "test")
+    answers = [r for r in store.iter_records("answers") if isinstance(r, Rating)]
+    assert {r.rater.kind for r in answers} == {"human"}
+    assert {r.item for r in answers} == {f"{digest[:12]}:{k}" for k in wanted}
+    assert {r.metadata["project"] for r in answers} == set(projects)
+    # The project's dataset is the episode's, whose ledger record names the project and digest.
+    (dataset,) = {p.dataset for p in projects.values()}
+    record = [e.record for e in Ledger(store).entries() if e.record["activity"] == "saas.taste"][-1]
+    assert record["attributes"]["studio_projects"] == sorted(projects)
+    assert dataset == dataset_name("replier", 0, digest)
+    assert any(u["kind"] == "saas-episode" and u["hash"] == digest for u in record["used"])
+    # A judge that cannot score sends everything, diffs under their own rubric.
+    with LoopbackServer(Script(fault_rate=1.0, faults=("malformed",))) as server:
+        failing = judge_config(tmp_path / "failing.yaml", server.base_url)
+        config_data = json.loads(failing.read_text()) | {"model": "failing"}  # not cached
+        failing.write_text(json.dumps(config_data))
+        config = str(failing)
+        failed = run_json(capsys, "saas", "taste", str(out), "--judge", config, "--db", db,
+                          "--escalate-below", "0", "--studio-admin", "admin")  # fmt: skip
+    assert failed["unscored"] == len(text) and len(failed["studio_projects"]) == 2
+    rubrics = {p.name.split(".")[-2]: p.rubric for p in studio.projects() if ".below-0" in p.name}
+    assert rubrics["deploy"] != rubrics["reply"]
+    (deploys,) = [p for p in studio.projects() if p.name.endswith(".deploy.below-0")]
+    diffs = []
+    for name in ("ann", "bob", "cat"):  # every rater by default, one each
+        user = studio.user_by_name(name)
+        assert user is not None
+        while (aid := studio.next_assignment(user.id, deploys.id)) is not None:
+            diffs.append(service.view(user, aid).responses[0].text)
+            studio.skip(aid, "other", "")
+    assert sorted(diffs) == sorted(t for k, (_, t) in text.items() if k.startswith("deploy"))
+    store.close()
+
+
+def test_cli_escalation_without_a_studio_admin_fails_before_judging(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, db = tmp_path / "ep", f"sqlite:///{tmp_path}/p.db"
+    run_episode(RunOptions("root-cause", 0, "quick", days=2), out, root=tmp_path)
+    config = judge_config(tmp_path / "judge.yaml", "http://127.0.0.1:9")  # never called
+    taste = ["saas", "taste", str(out), "--judge", str(config), "--db", db]
+    for extra, message in (
+        (["--escalate-below", "0.5"], "--escalate-below and --studio-admin go together"),
+        (["--escalate-below", "0.5", "--studio-admin", "nobody"], "no studio admin"),
+    ):
+        code, _, err = run_cli(capsys, *taste, *extra)
+        assert code == 1 and len(err.strip().splitlines()) == 1 and message in err
+    assert not (out / TASTE_FILE).exists()

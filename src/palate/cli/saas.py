@@ -224,15 +224,40 @@ def taste_command(
     window: Annotated[
         int, typer.Option("--window", min=1, help="Days after the work in which trouble counts.")
     ] = 3,
+    escalate_below: Annotated[
+        float | None,
+        typer.Option(
+            "--escalate-below",
+            min=0,
+            max=1,
+            help="Send work scored below this (0 to 1), or unscored, to the studio: a rubric "
+            "project per episode and kind.",
+        ),
+    ] = None,
+    studio_admin: Annotated[
+        str | None, typer.Option("--studio-admin", help="The studio admin creating projects.")
+    ] = None,
+    raters: Annotated[
+        str | None, typer.Option("--raters", help="Studio raters, a,b (default: every rater).")
+    ] = None,
+    overlap: Annotated[
+        int, typer.Option("--overlap", min=1, max=50, help="Raters per escalated item.")
+    ] = 1,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Judge every deployed diff and ticket reply; store the ratings; compare with the money."""
     from palate.saas.rollout_report import write_rollout_report
     from palate.saas.rollouts import ROLLOUT_FILE
-    from palate.saas.taste import judge_directory
+    from palate.saas.taste import Escalation, judge_directory
 
-    result = judge_directory(open_store(db, create=True), directory, judge, window)
+    if (escalate_below is None) != (studio_admin is None):
+        raise PalateError("--escalate-below and --studio-admin go together")
+    escalation = None
+    if escalate_below is not None and studio_admin is not None:
+        names = tuple(n.strip() for n in (raters or "").split(",") if n.strip())
+        escalation = Escalation(escalate_below, studio_admin, names, overlap)
+    result = judge_directory(open_store(db, create=True), directory, judge, window, escalation)
     if (directory / ROLLOUT_FILE).is_file():
         write_rollout_report(directory)
     data = result.to_json()
@@ -242,6 +267,11 @@ def taste_command(
             f"judged {len(result.judged)} pieces of work ({data['unscored']} unscored) into "
             f"{len(result.datasets)} datasets"
         )
+        if data["studio_projects"]:
+            escalated = sum(j.project is not None for j in result.judged)
+            console.print(
+                f"escalated {escalated} to studio projects: {', '.join(data['studio_projects'])}"
+            )
         for name, c in data["correlations"].items():
             rho = (
                 "undefined"

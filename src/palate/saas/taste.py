@@ -10,6 +10,12 @@ The ratings go to one dataset per episode (named after agent, seed and digest) w
 ledger record that accounts for them, in one transaction; an LLM judge's calls are cached in
 the store, so judging again makes no call twice.
 
+Escalation (optional): work the judge scored below a threshold, or could not score, goes to
+people in the studio as a rubric-scoring project per episode and kind (the kind's rubric),
+named after the episode's dataset and the threshold so a rerun finds the project it made. The
+ledger record of the episode's ratings names its projects, and the raters' exported ratings
+keep the item id (``DIGEST12:KEY``) and the project, so each answer leads back to the episode.
+
 What the money later said: the incidents in the ``window`` days from the day a change went
 live (its own day's traffic already meets it), and for a reply whether that customer
 cancelled within the window. A Spearman rank correlation with a bootstrap interval says
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,12 +41,15 @@ from palate.judges import JudgeResources, PointTask, PointwiseJudge, load
 from palate.judges.openai_judge import OpenAIJudge
 from palate.ledger import EntityRef, Ledger
 from palate.ledger.provenance import current_agent
+from palate.rubric import rubric_version
 from palate.rubric.resolve import resolve_rubric
 from palate.saas.episode import INPUT_KINDS, Config, apply, new_economy
 from palate.saas.events import Event, read_log, write_atomic
 from palate.saas.run import EVENTS_FILE, SUMMARY_FILE
 from palate.schema import Prompt, Rating, Response, Rubric
 from palate.store import Store
+from palate.store.studio import AlreadyExists, NewTask, StudioStore
+from palate.studio.projects import plan
 
 TASTE_FILE = "taste.json"
 RUBRICS = {"deploy": "code-review", "reply": "support-reply"}
@@ -141,6 +151,8 @@ class Judged:
     incidents_after: int
     churned_after: bool | None
     """For a reply: whether that customer cancelled within the window."""
+    project: str | None = None
+    """The studio project it was escalated to, if it was."""
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -255,6 +267,7 @@ class TasteResult:
             "judge": self.judge,
             "window_days": self.window_days,
             "datasets": self.datasets,
+            "studio_projects": sorted({j.project for j in self.judged if j.project}),
             "unscored": sum(j.score is None for j in self.judged),
             "correlations": {
                 k: None if c is None else c.to_json() for k, c in self.correlations().items()
@@ -275,6 +288,81 @@ class TasteResult:
             data["datasets"],
             [Judged(**j) for j in data["judged"]],
         )
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Send work scored below ``below`` (or unscored: the judge failed, a person must look) to
+    ``overlap`` of ``raters`` (default: every rater) in a project created by ``admin``."""
+
+    below: float
+    admin: str
+    raters: tuple[str, ...] = ()
+    overlap: int = 1
+
+    def wants(self, score: float | None) -> bool:
+        return score is None or score < self.below
+
+    def project_name(self, dataset: str, kind: Kind) -> str:
+        return f"{dataset}.{kind}.below-{self.below:g}"
+
+
+@dataclass(frozen=True)
+class _Escalator:
+    """An escalation with its studio admin and raters, checked before any judging."""
+
+    spec: Escalation
+    studio: StudioStore
+    admin: int
+    raters: list[int]
+
+    @classmethod
+    def check(cls, store: Store, spec: Escalation) -> _Escalator:
+        studio = StudioStore(store)
+        admin = studio.user_by_name(spec.admin)
+        if admin is None or admin.role != "admin":
+            raise InputError(f"no studio admin named {spec.admin!r}", field="--studio-admin")
+        everyone = {u.name: u.id for u in studio.users(role="rater")}
+        names = sorted(set(spec.raters or everyone))
+        unknown = [n for n in names if n not in everyone]
+        if unknown:
+            raise InputError(f"not studio raters: {', '.join(unknown)}", field="--raters")
+        if len(names) < spec.overlap:
+            raise InputError(
+                f"--overlap {spec.overlap} needs that many raters (have {len(names)})",
+                field="--overlap",
+            )
+        return cls(spec, studio, admin.id, [everyone[n] for n in names])
+
+    def send(
+        self, project: str, dataset: str, kind: Kind, items: list[tuple[Prompt, Response]]
+    ) -> None:
+        """A project scoring each item alone on the kind's rubric; kept as it is if a run on
+        the same episode and threshold made it before."""
+        shipped = resolve_rubric(self.studio.store, RUBRICS[kind])
+        assert shipped is not None  # a shipped rubric's name always resolves
+        tasks = [
+            NewTask(item=prompt.key, payload=_payload(prompt, response), gold=None,
+                    source="escalation")  # fmt: skip
+            for prompt, response in items
+        ]
+        assignments = plan(tasks, self.raters, self.spec.overlap, np.random.default_rng(0))
+        try:
+            self.studio.create_project(name=project, dataset=dataset, gold_dataset=None,
+                                       rubric=rubric_version(shipped), overlap=self.spec.overlap,
+                                       seed=0, created_by=self.admin, tasks=tasks,
+                                       assignments=assignments, kind="rubric")  # fmt: skip
+        except AlreadyExists:
+            pass
+
+
+def _payload(prompt: Prompt, response: Response) -> str:
+    """A studio task's content, as the studio's own projects write it."""
+    data = {
+        "prompt": prompt.model_dump(mode="json", exclude_none=True),
+        "responses": [response.model_dump(mode="json", exclude_none=True)],
+    }
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
 def episode_logs(directory: Path) -> list[Path]:
@@ -315,23 +403,33 @@ async def _judge_all(
 
 
 def judge_directory(
-    store: Store, directory: Path, judge_source: str | Path | dict[str, Any], window: int = 3
+    store: Store,
+    directory: Path,
+    judge_source: str | Path | dict[str, Any],
+    window: int = 3,
+    escalation: Escalation | None = None,
 ) -> TasteResult:
     """Judge every episode under ``directory``; store the ratings (one dataset per episode,
-    each with its ledger record); write DIRECTORY/taste.json; return the result."""
+    each with its ledger record); escalate low scores to the studio if asked; write
+    DIRECTORY/taste.json; return the result."""
     if window < 1:
         raise PalateError(f"--window must be at least 1 day, got {window}")
     logs = episode_logs(directory)
+    escalator = None if escalation is None else _Escalator.check(store, escalation)
     judge = load(judge_source)
     if not isinstance(judge, PointwiseJudge):
         raise PalateError(f"judge '{judge.source.name}' cannot score one response on a rubric")
-    result = asyncio.run(_judge_logs(store, logs, judge, window))
+    result = asyncio.run(_judge_logs(store, logs, judge, window, escalator))
     write_atomic(directory / TASTE_FILE, orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
     return result
 
 
 async def _judge_logs(
-    store: Store, logs: list[Path], judge: PointwiseJudge, window: int
+    store: Store,
+    logs: list[Path],
+    judge: PointwiseJudge,
+    window: int,
+    escalator: _Escalator | None,
 ) -> TasteResult:
     judged: list[Judged] = []
     datasets: list[str] = []
@@ -350,8 +448,10 @@ async def _judge_logs(
                 )
                 for w in work
             ]
+            name = dataset_name(agent, seed, digest)
             ratings = []
-            for (w, _, _), (rated, rubric) in zip(
+            escalated: dict[str, tuple[Kind, list[tuple[Prompt, Response]]]] = {}
+            for (w, prompt, response), (rated, rubric) in zip(
                 tasks, await _judge_all(judge, store, tasks), strict=True
             ):
                 meta = {"episode": digest, "agent": agent, "seed": seed, "day": w.day,
@@ -359,11 +459,20 @@ async def _judge_logs(
                 ratings += [r.model_copy(update={"metadata": meta}) for r in rated]
                 incidents, churned = _aftermath(events, w, window)
                 score = combined_score(rated, rubric)
-                judged.append(Judged(seed, digest, w.kind, w.key, w.day, score, incidents, churned))
+                project = None
+                if escalator is not None and escalator.spec.wants(score):
+                    project = escalator.spec.project_name(name, w.kind)
+                    escalated.setdefault(project, (w.kind, []))[1].append((prompt, response))
+                judged.append(
+                    Judged(seed, digest, w.kind, w.key, w.day, score, incidents, churned, project)
+                )
             if ratings:
-                name = dataset_name(agent, seed, digest)
-                _store(store, name, ratings, judge, agent, start["preset"], seed, digest)
+                _store(store, name, ratings, judge, agent, start["preset"], seed, digest,
+                       sorted(escalated))  # fmt: skip
                 datasets.append(name)
+            if escalator is not None:
+                for project, (kind, items) in escalated.items():
+                    escalator.send(project, name, kind, items)
     finally:
         if isinstance(judge, JudgeResources):
             await judge.aclose()
@@ -387,8 +496,10 @@ def _store(
     preset_name: str,
     seed: int,
     digest: str,
+    projects: list[str],
 ) -> None:
-    """The ratings and the ledger record that links them to the episode, in one transaction."""
+    """The ratings and the ledger record that links them to the episode (and names the
+    studio projects its low-scored work went to), in one transaction."""
     version = judge.source.version or judge.source.name
     used = [
         EntityRef(kind="saas-episode", id=f"{agent}:{preset_name}:{seed}", hash=digest),
@@ -404,5 +515,10 @@ def _store(
         activity="saas.taste",
         agent=current_agent(),
         used=used,
-        attributes=lambda added: {"judge": judge.source.name, "episode": digest, "added": added},
+        attributes=lambda added: {
+            "judge": judge.source.name,
+            "episode": digest,
+            "studio_projects": projects,
+            "added": added,
+        },
     )
