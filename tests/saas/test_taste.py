@@ -230,11 +230,11 @@ def test_low_scores_go_to_the_studio_and_answers_lead_back_to_the_episode(
         int(k.split("-")[1][1:]) % 2 == 1 for k, kind in wanted.items() if kind == "reply"
     )  # only the one-word replies
     projects = {p.name: p for p in studio.projects()}
-    assert sorted(projects) == data["studio_projects"] == sorted(
-        f"{dataset_name('replier', 0, digest)}.{kind}.below-{below:g}" for kind in set(wanted.values())
-    )
+    episode = dataset_name("replier", 0, digest)
+    expected = sorted(f"{episode}.{kind}.below-{below:g}" for kind in set(wanted.values()))
+    assert sorted(projects) == data["studio_projects"] == expected
     service = Service(studio)
-    shown: dict[str, tuple[str, str]] = {}
+    shown: list[tuple[str, str]] = []
     for name in ("ann", "bob", "cat"):
         user = studio.user_by_name(name)
         assert user is not None
@@ -244,12 +244,12 @@ def test_low_scores_go_to_the_studio_and_answers_lead_back_to_the_episode(
                 view = service.view(user, aid)
                 assert view.kind == "rubric" and view.rubric == project.rubric
                 (response,) = view.responses
-                shown[str(aid)] = (view.prompt, response.text)
+                shown.append((view.prompt, response.text))
                 top = max(view.dimensions[next(iter(view.dimensions))])
                 scores = {dim: {"A": top} for dim in view.dimensions}
                 service.submit(user, aid, SubmissionIn(scores=scores))
     # Exactly the escalated items, each once, showing the diff or reply the agent wrote.
-    assert sorted(shown.values()) == sorted(text[k] for k in wanted)
+    assert sorted(shown) == sorted(text[k] for k in wanted)
     for project in projects.values():
         export_project(studio, project.id, "answers", "test")
     answers = [r for r in store.iter_records("answers") if isinstance(r, Rating)]
@@ -257,10 +257,9 @@ def test_low_scores_go_to_the_studio_and_answers_lead_back_to_the_episode(
     assert {r.item for r in answers} == {f"{digest[:12]}:{k}" for k in wanted}
     assert {r.metadata["project"] for r in answers} == set(projects)
     # The project's dataset is the episode's, whose ledger record names the project and digest.
-    (dataset,) = {p.dataset for p in projects.values()}
+    assert {p.dataset for p in projects.values()} == {episode}
     record = [e.record for e in Ledger(store).entries() if e.record["activity"] == "saas.taste"][-1]
     assert record["attributes"]["studio_projects"] == sorted(projects)
-    assert dataset == dataset_name("replier", 0, digest)
     assert any(u["kind"] == "saas-episode" and u["hash"] == digest for u in record["used"])
     # A judge that cannot score sends everything, diffs under their own rubric.
     with LoopbackServer(Script(fault_rate=1.0, faults=("malformed",))) as server:

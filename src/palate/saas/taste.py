@@ -25,6 +25,7 @@ whether the judge's better scores preceded fewer of them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 from collections.abc import Sequence
@@ -342,18 +343,23 @@ class _Escalator:
         shipped = resolve_rubric(self.studio.store, RUBRICS[kind])
         assert shipped is not None  # a shipped rubric's name always resolves
         tasks = [
-            NewTask(item=prompt.key, payload=_payload(prompt, response), gold=None,
-                    source="escalation")  # fmt: skip
+            NewTask(prompt.key, _payload(prompt, response), None, source="escalation")
             for prompt, response in items
         ]
         assignments = plan(tasks, self.raters, self.spec.overlap, np.random.default_rng(0))
-        try:
-            self.studio.create_project(name=project, dataset=dataset, gold_dataset=None,
-                                       rubric=rubric_version(shipped), overlap=self.spec.overlap,
-                                       seed=0, created_by=self.admin, tasks=tasks,
-                                       assignments=assignments, kind="rubric")  # fmt: skip
-        except AlreadyExists:
-            pass
+        with contextlib.suppress(AlreadyExists):
+            self.studio.create_project(
+                name=project,
+                dataset=dataset,
+                gold_dataset=None,
+                rubric=rubric_version(shipped),
+                overlap=self.spec.overlap,
+                seed=0,
+                created_by=self.admin,
+                tasks=tasks,
+                assignments=assignments,
+                kind="rubric",
+            )
 
 
 def _payload(prompt: Prompt, response: Response) -> str:
