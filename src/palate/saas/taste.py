@@ -50,7 +50,6 @@ from palate.saas.run import EVENTS_FILE, SUMMARY_FILE
 from palate.schema import Prompt, Rating, Response, Rubric
 from palate.store import Store
 from palate.store.studio import AlreadyExists, NewTask, StudioStore
-from palate.studio.projects import plan
 
 TASTE_FILE = "taste.json"
 RUBRICS = {"deploy": "code-review", "reply": "support-reply"}
@@ -340,6 +339,8 @@ class _Escalator:
     ) -> None:
         """A project scoring each item alone on the kind's rubric; kept as it is if a run on
         the same episode and threshold made it before."""
+        from palate.studio.projects import plan  # here: importing the studio loads its web app
+
         shipped = resolve_rubric(self.studio.store, RUBRICS[kind])
         assert shipped is not None  # a shipped rubric's name always resolves
         tasks = [
