@@ -82,6 +82,22 @@ def letter_preference(top_logprobs: Sequence[dict[str, float]] | None) -> float 
     return mass["A"] / total if total > 0 else None
 
 
+def chat_client(config: OpenAIJudgeConfig) -> ChatClient:
+    """The HTTP client a judge config describes (endpoint, key, limits, retries)."""
+    return ChatClient(
+        config.base_url,
+        config.model,
+        api_key=resolve_api_key(config),
+        concurrency=config.concurrency,
+        timeout_s=config.timeout_s,
+        max_retries=config.max_retries,
+        backoff_base_s=config.backoff_base_s,
+        requests_per_minute=config.requests_per_minute,
+        tokens_per_minute=config.tokens_per_minute,
+        seed=config.seed or 0,
+    )
+
+
 def resolve_api_key(config: OpenAIJudgeConfig) -> str | None:
     """The API key from the environment variable the config names (None when it names none)."""
     if config.api_key_env is None:
@@ -120,18 +136,7 @@ class OpenAIJudge(JudgeResources):
         self.rubric_version = None if rubric is None else rubric_version(rubric)
         self.cache = cache
         self.cache_hits = 0
-        self.client = client or ChatClient(
-            config.base_url,
-            config.model,
-            api_key=resolve_api_key(config),
-            concurrency=config.concurrency,
-            timeout_s=config.timeout_s,
-            max_retries=config.max_retries,
-            backoff_base_s=config.backoff_base_s,
-            requests_per_minute=config.requests_per_minute,
-            tokens_per_minute=config.tokens_per_minute,
-            seed=config.seed or 0,
-        )
+        self.client = client or chat_client(config)
 
     def use(self, store: Store, rubric: Rubric | None) -> None:
         """Cache calls in ``store`` and judge with ``rubric`` (None: the config's, if any);

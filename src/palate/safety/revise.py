@@ -23,9 +23,9 @@ from typing import Any
 
 from palate.errors import PalateError
 from palate.generate.jobs import derived_seed
-from palate.judges.client import ChatClient, ChatResult
+from palate.judges.client import ChatResult
 from palate.judges.config import OpenAIJudgeConfig, config_hash, load_judge_config
-from palate.judges.openai_judge import resolve_api_key
+from palate.judges.openai_judge import chat_client
 from palate.ledger import EntityRef, Ledger
 from palate.ledger.provenance import current_agent
 from palate.safety.constitution import Constitution, Principle
@@ -90,18 +90,7 @@ class Reviser:
         self.source = Source(kind="judge", name=config.name, version=self.hash)
         self.cache = JudgeCallCache(store, self.hash)
         self.cache_hits = 0
-        self.client = ChatClient(
-            config.base_url,
-            config.model,
-            api_key=resolve_api_key(config),
-            concurrency=config.concurrency,
-            timeout_s=config.timeout_s,
-            max_retries=config.max_retries,
-            backoff_base_s=config.backoff_base_s,
-            requests_per_minute=config.requests_per_minute,
-            tokens_per_minute=config.tokens_per_minute,
-            seed=config.seed or 0,
-        )
+        self.client = chat_client(config)
 
     async def ask(self, messages: list[dict[str, str]]) -> ChatResult:
         key = hashlib.sha256(
