@@ -18,7 +18,7 @@ from palate.errors import PalateError
 from palate.generate.jobs import Job, SamplingSettings, derived_seed
 from palate.io.yamlfile import load_model
 from palate.judges.client import ChatClient, ChatResult
-from palate.schema import Generation, Response, Sampling
+from palate.schema import Generation, Response
 from palate.schema.text import generation_input
 
 
@@ -89,12 +89,7 @@ class EndpointGenerator:
         self, jobs: Sequence[Job], settings: SamplingSettings, batch: int
     ) -> list[Generation]:
         results = asyncio.run(self._batch(jobs, settings))
-        sampling = Sampling(
-            temperature=settings.temperature,
-            top_p=settings.top_p,
-            max_new_tokens=settings.max_new_tokens,
-            seed=settings.seed,
-        )
+        sampling = settings.recorded()
         return [
             Generation(
                 prompt=job.prompt,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from palate.schema import Generation, Prompt
+from palate.schema.generation import Sampling
 from palate.schema.hashing import canonical_bytes
 
 
@@ -30,6 +31,16 @@ class SamplingSettings:
     top_p: float = 1.0
     max_new_tokens: int = 128
     seed: int = 0
+
+    def recorded(self, batch_size: int | None = None) -> Sampling:
+        """The settings as stored with each generation."""
+        return Sampling(
+            temperature=self.temperature,
+            top_p=self.top_p,
+            max_new_tokens=self.max_new_tokens,
+            seed=self.seed,
+            batch_size=batch_size,
+        )
 
 
 def derived_seed(*parts: object) -> int:

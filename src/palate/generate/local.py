@@ -14,7 +14,7 @@ from typing import Any
 
 from palate.errors import PalateError
 from palate.generate.jobs import Job, SamplingSettings, derived_seed
-from palate.schema import Generation, Prompt, Response, Sampling
+from palate.schema import Generation, Prompt, Response
 from palate.schema.text import generation_input
 from palate.train.checkpoint import checkpoint_hash
 
@@ -87,13 +87,7 @@ class LocalGenerator:
             )
         new_tokens = output[:, encoded["input_ids"].shape[1] :].tolist()
         eos = self.tokenizer.eos_token_id
-        sampling = Sampling(
-            temperature=settings.temperature,
-            top_p=settings.top_p,
-            max_new_tokens=settings.max_new_tokens,
-            seed=settings.seed,
-            batch_size=self.batch_size,
-        )
+        sampling = settings.recorded(self.batch_size)
         results = []
         for job, tokens in zip(jobs, new_tokens, strict=True):
             stopped = eos in tokens

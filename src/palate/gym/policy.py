@@ -20,7 +20,7 @@ from torch import nn
 
 from palate.generate.jobs import Job, SamplingSettings
 from palate.gym.domain import BOS, EOS, LINES, MAX_LINES, VOCAB, Image, Poem, render
-from palate.schema import Generation, Response, Sampling
+from palate.schema import Generation, Response
 
 
 class PolicyConfig(BaseModel):
@@ -163,12 +163,7 @@ class PolicyGenerator:
         self, jobs: Sequence[Job], settings: SamplingSettings, batch: int
     ) -> list[Generation]:
         poems = self.policy.sample(len(jobs), self.stream)
-        sampling = Sampling(
-            temperature=settings.temperature,
-            top_p=settings.top_p,
-            max_new_tokens=settings.max_new_tokens,
-            seed=settings.seed,
-        )
+        sampling = settings.recorded()
         return [
             Generation(
                 prompt=job.prompt,
