@@ -31,7 +31,6 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 from tests.loop.conftest import write_loop  # noqa: E402
-from palate.testing.tiny import WORDS, build_tiny_model  # noqa: E402
 
 from palate.generate import LocalGenerator, generate  # noqa: E402
 from palate.generate.jobs import SamplingSettings  # noqa: E402
@@ -40,6 +39,7 @@ from palate.loop.run import LoopResult  # noqa: E402
 from palate.schema import Prompt  # noqa: E402
 from palate.store import Store  # noqa: E402
 from palate.testing.loopback import LoopbackServer, Script  # noqa: E402
+from palate.testing.tiny import WORDS, build_tiny_model  # noqa: E402
 
 BATCH = 32
 NEW_TOKENS = 32
