@@ -228,7 +228,7 @@ def judge_generation_pairs(
         cache_hits=outcome.cache_hits,
         added=store.count(out) - before,
     )
-    options = {"swap": swap, "policy": policy, "replicates": replicates,
-               "candidate": candidate, "baseline": baseline}  # fmt: skip
+    options: dict[str, object] = {"swap": swap, "policy": policy, "replicates": replicates,
+                                  "candidate": candidate, "baseline": baseline}  # fmt: skip
     record_run(store, judge, result, rubric_id, options)
     return result
