@@ -3,7 +3,7 @@ loop's bookkeeping per stage.
 
     python benchmarks/bench_generate.py [--quick]
 
-Model: the tiny GPT-2 of the tests (tests/train/tiny.py, about 100k parameters, built here).
+Model: the tiny GPT-2 of the tests (palate.testing.tiny, about 100k parameters, built here).
 Prompts: 256 (--quick: 32) short word prompts; 32 new tokens each, temperature 1, batches of
 32, CPU. palate's side is ``palate.generate.generate`` into a SQLite store (batched generate,
 decoding, Generation records, one transaction per batch, the ledger record); the baseline is a
@@ -31,7 +31,6 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 from tests.loop.conftest import write_loop  # noqa: E402
-from tests.train.tiny import WORDS, build_tiny_model  # noqa: E402
 
 from palate.generate import LocalGenerator, generate  # noqa: E402
 from palate.generate.jobs import SamplingSettings  # noqa: E402
@@ -40,6 +39,7 @@ from palate.loop.run import LoopResult  # noqa: E402
 from palate.schema import Prompt  # noqa: E402
 from palate.store import Store  # noqa: E402
 from palate.testing.loopback import LoopbackServer, Script  # noqa: E402
+from palate.testing.tiny import WORDS, build_tiny_model  # noqa: E402
 
 BATCH = 32
 NEW_TOKENS = 32

@@ -80,13 +80,14 @@ README_RUN = {
     2: "a short tour",
     3: "statistics that hold up with weaker judges",
     4: "rubrics, judges, routing (against the loopback judge)",
-    7: "governance evidence: licences, contamination, revocation",
-    8: "red-team suites and critique-revision (against the loopback server)",
+    6: "generate on a tiny checkpoint and an endpoint, judge the pairs (loopback server)",
+    8: "governance evidence: licences, contamination, revocation",
+    9: "red-team suites and critique-revision (against the loopback server)",
 }
 README_PENDING = {  # blocks not yet runnable as written, each with what it lacks
     0: "make demo / make test: CI's own set-up and suite (make test runs this test)",
     5: "needs checkpoints, release.yaml and a TRL training run; palate serve does not exit",
-    6: "needs checkpoints ckpt-a, prompts.txt, server.yaml and loop.yaml",
+    7: "needs loop.yaml and its checkpoints; a DPO run and Ray start-up (minutes on 2 cores)",
 }
 
 
@@ -128,5 +129,6 @@ def test_readme_runs_as_written(tmp_path: Path, shared_data: Path) -> None:
     assert (checkout / "demo-out" / "report.html").is_file()
     assert (checkout / "alpaca-7b.trl.jsonl").stat().st_size > 0
     assert (checkout / "judge.yaml").is_file()
+    assert (checkout / "ckpt-a" / "config.json").is_file()
     assert (checkout / "evalset.jsonl").is_file()
     assert (checkout / "redteam.json").is_file()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.train.tiny import build_tiny_model
+from palate.testing.tiny import build_tiny_model
 
 PROMPTS = ["the night sky", "a cold sea", "over the tree", "the quiet wind", "a silver star"]
 

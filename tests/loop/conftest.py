@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from palate.testing.loopback import LoopbackServer, Script
-from tests.train.tiny import build_tiny_model
+from palate.testing.tiny import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMPTS = ["the night sky", "a cold sea", "over the tree", "the quiet wind", "a silver star"]

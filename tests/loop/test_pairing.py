@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from palate.errors import PalateError
+from palate.ledger import Ledger
 from palate.loop.pairing import pair_generations
 from palate.schema import Comparison, Generation, Prompt, Response, Sampling
 from palate.store import Store
@@ -60,7 +61,7 @@ def test_judge_run_pairs_candidate_and_baseline(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, store_url: str
 ) -> None:
     with Store(store_url) as store:
-        store.add_records("gens", _generations(6))
+        Ledger(store).add_records("gens", _generations(6), activity="generate", agent="test")
     with LoopbackServer() as server:
         config = tmp_path / "judge.yaml"
         config.write_text(
@@ -75,5 +76,9 @@ def test_judge_run_pairs_candidate_and_baseline(
         assert code == 2 and "--baseline" in err
     with Store(store_url) as store:
         verdicts = [c for c in store.iter_records("gens.j") if isinstance(c, Comparison)]
+        ledger = Ledger(store)
+        verified, activities = ledger.verify(), [e.record["activity"] for e in ledger.entries()]
     assert len(verdicts) == 6
+    assert verified.ok, verified.describe()  # every verdict is accounted for by a record
+    assert activities == ["generate", "judge-run", "judge-run"]
     assert all(c.models == ["cand", "base"] and "swap" in c.metadata for c in verdicts)

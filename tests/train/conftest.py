@@ -9,7 +9,7 @@ import pytest
 from palate.ledger import Ledger
 from palate.schema import Comparison, Prompt, Response, Source
 from palate.store import Store
-from tests.train.tiny import build_tiny_model
+from palate.testing.tiny import build_tiny_model
 
 PROMPTS = ["the night sky", "a cold sea", "over the tree", "the quiet wind"]
 CHOSEN = ["the moon rises silver", "a bright moon sings", "the moon is quiet", "moon light falls"]

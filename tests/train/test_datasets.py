@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from palate.io import export_dataset, import_file
-from palate.schema import Comparison, Message, Prompt, Response, Source
+from palate.schema import Comparison, Message, Prompt, Response, Source, Unscored
 from palate.store import Store
 from palate.train.config import PairPolicy
 from palate.train.datasets import preference_dataset, prompt_dataset, sft_dataset
@@ -134,3 +134,38 @@ def test_agrees_with_the_trl_exporter(shared_data: Path, tmp_path: Path) -> None
     ours = {(r["prompt"], r["chosen"], r["rejected"]) for r in rows(data)}
     theirs = {(r["prompt"], r["chosen"], r["rejected"]) for r in exported}
     assert ours == theirs and len(ours) > 700
+
+
+def test_one_reading_of_every_outcome_kind(tmp_path: Path) -> None:
+    """Winners, strengths both ways, a ranking of three, a tie and an unscored judgement, one
+    each per pair: the TRL export and the training set read them the same way
+    (``palate.schema.outcome.chosen_rejected``) and drop the same ones for the same reasons."""
+    three = Comparison(
+        prompt=Prompt(text="p5"),
+        responses=[Response(text=t) for t in ("mid", "best", "worst")],
+        judge=Source(kind="human", name="r1"),
+        ranking=[1, 0, 2],
+    )
+    with Store(f"sqlite:///{tmp_path / 'k.db'}") as store:
+        store.add_records(
+            "k",
+            [
+                cmp("p1", "a", "b", winner=0),
+                cmp("p2", "a", "b", winner=1),
+                cmp("p3", "a", "b", strength=1.2, winner=0),
+                cmp("p4", "a", "b", strength=1.7, winner=1),
+                three,
+                cmp("p6", "a", "b", tie=True),
+                cmp("p7", "a", "b", unscored=Unscored(reason="refusal")),
+            ],
+        )
+        report = export_dataset(store, "k", "trl", tmp_path / "k.jsonl")
+        data, built = preference_dataset(store, "k", PairPolicy())
+    exported = [json.loads(line) for line in (tmp_path / "k.jsonl").read_text().splitlines()]
+    pairs = {(r["prompt"], r["chosen"], r["rejected"]) for r in exported}
+    assert pairs == {
+        ("p1", "a", "b"), ("p2", "b", "a"), ("p3", "a", "b"), ("p4", "b", "a"),
+        ("p5", "best", "worst"),
+    }  # fmt: skip
+    assert {(r["prompt"], r["chosen"], r["rejected"]) for r in rows(data)} == pairs
+    assert report.dropped == built.dropped == {"tie": 1, "unscored": 1}

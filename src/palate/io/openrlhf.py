@@ -15,6 +15,7 @@ from typing import Any
 
 from palate.io.report import ExportReport, export_jsonl
 from palate.schema import Comparison, Prompt, Rating, Response
+from palate.schema.outcome import chosen_rejected
 
 NAME = "openrlhf"
 Messages = list[dict[str, str]]
@@ -36,21 +37,13 @@ def chat_pair(
     record: Comparison, report: ExportReport
 ) -> tuple[Messages, Messages, Messages] | None:
     """(prompt, chosen, rejected) as messages, or None with the reason counted."""
-    if record.unscored is not None:
-        report.dropped["unscored"] += 1
+    pair = chosen_rejected(record)
+    if isinstance(pair, str):
+        report.dropped[pair] += 1
         return None
-    if record.tie:
-        report.dropped["tie"] += 1
-        return None
-    if record.ranking is not None:
-        if len(record.responses) > 2:
-            report.lost["ranking (kept best and worst)"] += 1
-        best, worst = record.ranking[0], record.ranking[-1]
-    elif len(record.responses) != 2 or record.winner is None:
-        report.dropped["winner among 3+ responses"] += 1
-        return None
-    else:
-        best, worst = record.winner, 1 - record.winner
+    if record.ranking is not None and len(record.responses) > 2:
+        report.lost["ranking (kept best and worst)"] += 1
+    best, worst = pair
     prompt = prompt_messages(record.prompt)
     chosen = response_messages(record.responses[best])
     rejected = response_messages(record.responses[worst])

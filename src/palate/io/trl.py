@@ -18,6 +18,7 @@ from palate.io.readers import Row
 from palate.io.report import ExportReport, export_jsonl
 from palate.io.rows import RowError, extra_fields
 from palate.schema import Comparison, Message, Prompt, Rating, Response, Source
+from palate.schema.outcome import chosen_rejected
 
 NAME = "trl"
 IMPLICIT = "trl_implicit_prompt"  # metadata flag: the source had no separate prompt column
@@ -97,19 +98,13 @@ def from_row(row: Row, judged_by: Source) -> Comparison:
 
 def _pair(record: Comparison, report: ExportReport) -> tuple[int, int] | None:
     """(chosen, rejected) indices, or None with the reason counted."""
-    if record.unscored is not None:
-        report.dropped["unscored"] += 1
-    elif record.tie:
-        report.dropped["tie"] += 1
-    elif record.ranking is not None:
+    pair = chosen_rejected(record)
+    if isinstance(pair, str):
+        report.dropped[pair] += 1
+        return None
+    if record.ranking is not None:
         report.lost["ranking (kept best and worst)"] += 1
-        return record.ranking[0], record.ranking[-1]
-    elif len(record.responses) != 2:
-        report.dropped["winner among 3+ responses"] += 1
-    else:
-        assert record.winner is not None
-        return record.winner, 1 - record.winner
-    return None
+    return pair
 
 
 def _content(part: Prompt | Response) -> str | list[dict[str, str]] | None:

@@ -265,7 +265,7 @@ async def run_async(
         added=added,
         failed_transport=failed,
     )
-    _record(store, judge, result, rubric_id, {"swap": swap, "policy": policy,
+    record_run(store, judge, result, rubric_id, {"swap": swap, "policy": policy,
                                               "replicates": replicates})  # fmt: skip
     return result
 
@@ -277,14 +277,15 @@ def _counters(judge: PairwiseJudge) -> tuple[int, int]:
     return 0, 0
 
 
-def _record(
+def record_run(
     store: Store,
     judge: PairwiseJudge,
     result: JudgeRunResult,
     rubric_id: str | None,
     options: dict[str, object],
 ) -> None:
-    """The run in the ledger: the pairs, the judge config and rubric it used, what it wrote."""
+    """The run in the ledger: the pairs, the judge config and rubric it used, what it wrote
+    (every row of ``result.out``, so rows written without a batch record are accounted for)."""
     ledger = Ledger(store)
     used = [ledger.dataset_rows(result.dataset)]
     version = judge.source.version or hashlib.sha256(judge.source.name.encode()).hexdigest()

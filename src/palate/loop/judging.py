@@ -20,7 +20,7 @@ from palate.judges.config import HFJudgeConfig, OpenAIJudgeConfig, load_judge_co
 from palate.judges.loading import load
 from palate.judges.openai_judge import OpenAIJudge
 from palate.judges.panel import Panel
-from palate.judges.run import JudgeRunResult
+from palate.judges.run import JudgeRunResult, record_run
 from palate.judges.swap import SwapPolicy, judge_with_swap
 from palate.loop.pairing import pair_generations
 from palate.rubric.resolve import resolve_rubric
@@ -189,9 +189,12 @@ def judge_generation_pairs(
     progress: Progress | None = None,
 ) -> JudgeRunResult:
     """``palate judge run --candidate A --baseline B``: pair the two models' generations in
-    ``dataset`` by prompt (``pair_generations``) and judge them into ``out``."""
+    ``dataset`` by prompt (``pair_generations``) and judge them into ``out``, recorded in the
+    ledger as ``judges.run`` records a run."""
+    rubric_id = None
     if isinstance(judge, OpenAIJudge):  # calls cached in the store, as ``judges.run`` does
         judge.use(store, resolve_rubric(store, rubric or judge.config.rubric))
+        rubric_id = judge.rubric_version
     generations = list(store.iter_generations(dataset))
     tasks = pair_generations(
         (g for g in generations if g.response.model == candidate),
@@ -214,7 +217,7 @@ def judge_generation_pairs(
     )
     verdicts = [c for c in store.iter_records(out) if isinstance(c, Comparison)]
     scored = sum(c.unscored is None for c in verdicts)
-    return JudgeRunResult(
+    result = JudgeRunResult(
         dataset=dataset,
         out=out,
         judge=judge.source.name,
@@ -225,3 +228,7 @@ def judge_generation_pairs(
         cache_hits=outcome.cache_hits,
         added=store.count(out) - before,
     )
+    options: dict[str, object] = {"swap": swap, "policy": policy, "replicates": replicates,
+                                  "candidate": candidate, "baseline": baseline}  # fmt: skip
+    record_run(store, judge, result, rubric_id, options)
+    return result

@@ -28,6 +28,7 @@ import pyarrow as pa
 from datasets import Dataset
 from datasets.fingerprint import generate_random_fingerprint
 
+from palate.schema.outcome import preference
 from palate.store import Store
 from palate.store.training import ComparisonRow, comparison_rows, count_unscored
 from palate.train.config import PairPolicy
@@ -52,6 +53,7 @@ class _Comparison(msgspec.Struct):
     tie: bool = False
     strength: float | None = None
     ranking: list[int] | None = None
+    unscored: Any = None
     dimension: str | None = None
 
 
@@ -106,25 +108,11 @@ def _key(part: _Part) -> str:
     return part.text or ""
 
 
-def _outcome(c: _Comparison) -> tuple[int, int, float] | str:
-    """(i, j, preference for i over j), or the reason the judgement gives no pair."""
-    if c.strength is not None:
-        return 0, 1, 2.0 - c.strength
-    if c.ranking is not None:
-        return c.ranking[0], c.ranking[-1], 1.0
-    if len(c.responses) != 2:
-        return "winner among 3+ responses"
-    if c.tie:
-        return 0, 1, 0.5
-    assert c.winner is not None
-    return 0, 1, 1.0 - c.winner
-
-
 def _from_body(body: str) -> tuple[_Part, _Part, _Part, float, str | None] | str:
     """(prompt, one response, the other, preference for the first, dimension) of a stored
     comparison's JSON body, or the reason it gives no pair."""
     c = _decoder.decode(body)
-    found = _outcome(c)
+    found = preference(c)
     if isinstance(found, str):
         return found
     i, j, p = found

@@ -1,7 +1,9 @@
-"""A tiny GPT-2-style causal LM and a word-level tokenizer, built from scratch (no hub)."""
+"""A tiny GPT-2-style causal LM and a word-level tokenizer, built from scratch (no hub): a
+checkpoint for tests, benchmarks and dry runs (``python -m palate.testing.tiny DIR``)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import torch
@@ -66,3 +68,8 @@ def build_tiny_model(path: Path, seed: int = 0) -> Path:
     GPT2LMHeadModel(config).save_pretrained(path)
     hf_tokenizer.save_pretrained(path)
     return path
+
+
+if __name__ == "__main__":
+    for folder in sys.argv[1:]:
+        build_tiny_model(Path(folder))
