@@ -18,7 +18,6 @@ that record:
 from __future__ import annotations
 
 import hashlib
-import re
 from binascii import hexlify
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,14 +132,20 @@ class _Bad(Exception):
         self.reason = reason
 
 
-def _needs_parsing(checkers: dict[str, EntityChecker]) -> re.Pattern[bytes]:
-    """Records that must be parsed: those naming a checkable kind or an earlier record.
+def _needs_parsing(checkers: dict[str, EntityChecker]) -> tuple[bytes, ...]:
+    """Bytes that records which must be parsed hold: those naming a checkable kind or an
+    earlier record.
 
     Canonical JSON has no whitespace and escapes quotes inside strings, so a record
-    naming such an entity always contains the exact bytes searched for.
+    naming such an entity always contains the exact bytes searched for. Plain substrings,
+    not one regular expression: searching a bundle for each is many times faster.
     """
-    kinds = b"|".join(re.escape(orjson.dumps(k)) for k in checkers)
-    return re.compile(b'"kind":(?:' + kinds + b')|"supersedes":|"revokes":')
+    kinds = tuple(b'"kind":' + orjson.dumps(k) for k in checkers)
+    return (*kinds, b'"supersedes":', b'"revokes":')
+
+
+def _holds_any(data: bytes, needles: tuple[bytes, ...]) -> bool:
+    return any(needle in data for needle in needles)
 
 
 class _Pass:
@@ -152,7 +157,7 @@ class _Pass:
         self.store = store
         self.verifier = verifier
         self.checkers = checkers
-        self.pattern = _needs_parsing(checkers)
+        self.needles = _needs_parsing(checkers)
         self.accumulator = merkle.RootAccumulator()
         self.entity_results: dict[EntityRef, str | None] = {}
         self.not_checked: dict[str, int] = {}
@@ -240,19 +245,22 @@ class _Pass:
         before = [hexes[k : k + 64] for k in range(0, len(hexes), 64)]
         if not previous:  # the first record: no predecessor
             before.insert(0, b"")
+        # chain_marker(i, prev) in body, found where a canonical record has it (its first
+        # "index" key) before searching the whole record: a long needle searches slowly.
+        positions = zip(range(start, start + len(bodies)), before, strict=True)
+        markers = map(b'"index":%d,"previous":"%s"'.__mod__, positions)
         chained = [
-            b'"index":%d,"previous":"%s"' % (i, prev) in body  # chain_marker(i, prev)
-            for i, prev, body in zip(range(start, start + len(bodies)), before, bodies, strict=True)
+            body.startswith(marker, body.find(b'"index":')) or marker in body
+            for marker, body in zip(markers, bodies, strict=True)
         ]
         if not all(chained):
             at = chained.index(False)
             problems.append(self._chain_break(start + at, bodies[at]))
         if problems:
             raise _Bad(*min(problems))
-        search = self.pattern.search
-        if search(joined):
+        if _holds_any(joined, self.needles):
             for index, body in enumerate(bodies, start):
-                if search(body):
+                if _holds_any(body, self.needles):
                     self._check_record(index, orjson.loads(body))
 
     def _check_every_row_is_accounted_for(self) -> None:
