@@ -180,6 +180,9 @@ _ATTR_LEAVES = frozenset({str, int, bool, type(None)})
 _STRICT = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 
 
+_Pieces = tuple[bytes, bytes, bytes, tuple["EntityRef", ...]]
+
+
 class RecordChain:
     """Canonical bytes and leaf hashes of many chained records, as
     ``canonical_record(build_record(...))`` and ``merkle.leaf_hash`` give, without building
@@ -198,32 +201,32 @@ class RecordChain:
         self.index = index  # of the next record
         self.previous = previous  # leaf hash (hex) of the last record
         self._time = orjson.dumps(time)
-        self._heads: dict[tuple[str, str], bytes] = {}
-        self._refs: dict[tuple[int, ...], tuple[Sequence[EntityRef], bytes]] = {(): ((), b"[]")}
+        self._pieces_of: dict[
+            tuple[Any, ...], tuple[bytes, bytes, bytes, tuple[EntityRef, ...]]
+        ] = {}
 
-    def _ref_bytes(self, refs: Sequence[EntityRef]) -> bytes:
-        key = tuple(map(id, refs))
-        hit = self._refs.get(key)
-        if hit is None:  # the refs are kept with their bytes, so their ids stay theirs
-            hit = self._refs[key] = (tuple(refs), orjson.dumps([ref_dict(r) for r in refs]))
-        return hit[1]
-
-    def _head(self, activity: str, agent: str) -> bytes:
-        head = self._heads[(activity, agent)] = b'{"activity":%s,"agent":%s' % (
-            orjson.dumps(activity),
-            orjson.dumps(agent),
-        )
-        return head
+    def _pieces(
+        self, key: tuple[Any, ...], activity: str, agent: str, used: Sequence[EntityRef],
+        generated: Sequence[EntityRef],
+    ) -> tuple[bytes, bytes, bytes]:  # fmt: skip
+        """The bytes before the attributes, between them and the index, and after the
+        chain link, of records with these activity, agent and entities."""
+        head = b'{"activity":%s,"agent":%s' % (orjson.dumps(activity), orjson.dumps(agent))
+        middle = b',"generated":%s,"index":' % orjson.dumps([ref_dict(r) for r in generated])
+        tail = b',"time":%s,"used":%s}' % (self._time, orjson.dumps([ref_dict(r) for r in used]))
+        # The refs are kept with their bytes, so the ids in the key stay theirs.
+        self._pieces_of[key] = (head, middle, tail, (*used, *generated))
+        return head, middle, tail
 
     def extend(self, activities: Iterator[Activity], limit: int) -> tuple[list[bytes], list[bytes]]:
         """The bytes and leaf hashes of the next (up to) ``limit`` records."""
         bodies: list[bytes] = []
         leaves: list[bytes] = []
-        heads, refs, time = self._heads, self._refs, self._time
+        pieces_of = self._pieces_of
         index, previous = self.index, self.previous.encode()
         sha256, dumps, leaf_types = hashlib.sha256, orjson.dumps, _ATTR_LEAVES
         for activity, agent, used, generated, attributes in itertools.islice(activities, limit):
-            attrs = b""
+            attrs: bytes | None = b""
             if attributes:
                 attrs = None
                 if type(attributes) is dict and leaf_types.issuperset(
@@ -241,17 +244,15 @@ class RecordChain:
                 )  # fmt: skip
                 body = canonical_record(record)
             else:
-                head = heads.get((activity, agent)) or self._head(activity, agent)
-                used_hit = refs.get(tuple(map(id, used)) if used else ())
-                generated_hit = refs.get(tuple(map(id, generated)) if generated else ())
-                body = b'%s%s,"generated":%s,"index":%d,"previous":"%s","time":%s,"used":%s}' % (
-                    head,
+                key = (activity, agent, *map(id, used), None, *map(id, generated))
+                pieces = pieces_of.get(key) or self._pieces(key, activity, agent, used, generated)
+                body = b'%s%s%s%d,"previous":"%s"%s' % (
+                    pieces[0],
                     attrs,
-                    generated_hit[1] if generated_hit else self._ref_bytes(generated),
+                    pieces[1],
                     index,
                     previous,
-                    time,
-                    used_hit[1] if used_hit else self._ref_bytes(used),
+                    pieces[2],
                 )
             leaf = sha256(b"\x00" + body).digest()
             bodies.append(body)
