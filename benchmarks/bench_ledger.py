@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from palate.ledger import Activity, EntityRef, Ledger
+from palate.ledger import Activity, EntityRef, Ledger, merkle
 from palate.store import Store
 
 PG_SERVER = "postgresql+psycopg://127.0.0.1:5432/test"
@@ -77,16 +77,21 @@ def floor_append(store: Store, rows: list[tuple[int, bytes, bytes, str]]) -> flo
         return time.perf_counter() - start
 
 
-def floor_verify(store: Store) -> float:
-    """Read the ledger's rows back, split the bundles, hash every record."""
+def floor_verify(store: Store) -> tuple[float, float]:
+    """Read the ledger's rows back, split the bundles, hash every record; and the same
+    plus the Merkle tree over those leaf hashes (n - 1 more SHA-256 calls), which any
+    verification of an RFC 9162 log must compute."""
     sha256 = hashlib.sha256
+    leaves = []
     start = time.perf_counter()
     with store.engine.connect() as conn:
         query = text("SELECT records, leaves FROM ledger_entries ORDER BY idx")
         for bundle, _leaves in conn.execute(query):
-            for body in bytes(bundle).split(b"\n"):
-                sha256(b"\x00" + body).digest()
-    return time.perf_counter() - start
+            leaves.extend([sha256(b"\x00" + body).digest() for body in bytes(bundle).split(b"\n")])
+    read_and_hash = time.perf_counter() - start
+    start = time.perf_counter()
+    merkle.root(leaves)
+    return read_and_hash, read_and_hash + time.perf_counter() - start
 
 
 def bare_hashlib(bodies: list[bytes]) -> float:
@@ -100,6 +105,7 @@ def bare_hashlib(bodies: list[bytes]) -> float:
 def run(name: str, urls: list[str], n: int, keys: Path) -> bool:
     best = {"append": float("inf"), "verify": float("inf")}
     floor = dict(best)
+    with_tree = float("inf")
     bare = float("inf")
     for url in urls:  # one fresh store per round
         ledger = Ledger(Store(url), key_dir=keys)
@@ -115,7 +121,9 @@ def run(name: str, urls: list[str], n: int, keys: Path) -> bool:
         result = ledger.verify()
         best["verify"] = min(best["verify"], time.perf_counter() - start)
         assert result.ok and result.records == n, result
-        floor["verify"] = min(floor["verify"], floor_verify(ledger.store))
+        read_and_hash, and_tree = floor_verify(ledger.store)
+        floor["verify"] = min(floor["verify"], read_and_hash)
+        with_tree = min(with_tree, and_tree)
         bodies = [body for row in rows for body in row[1].split(b"\n")]
         bare = min(bare, bare_hashlib(bodies))
         ledger.store.close()
@@ -132,6 +140,11 @@ def run(name: str, urls: list[str], n: int, keys: Path) -> bool:
             f"bare hashlib {bare:.2f} s, ratio {seconds / bare:.2f}x",
             flush=True,
         )
+        if what == "verify":
+            print(
+                f"  verify floor with the Merkle tree (read back + leaf and node hashes) "
+                f"{with_tree:.2f} s, ratio {seconds / with_tree:.2f}x"
+            )
     print(f"  (avg record {sum(map(len, bodies)) / n:.0f} bytes, best of {len(urls)} rounds)")
     return ok
 

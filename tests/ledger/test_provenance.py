@@ -9,8 +9,9 @@ from pathlib import Path
 
 import rfc8785
 
-from palate.ledger import EntityRef, Ledger
+from palate.ledger import Activity, EntityRef, Ledger
 from palate.ledger.provenance import (
+    RecordChain,
     build_record,
     canonical_record,
     chain_marker,
@@ -89,3 +90,36 @@ def test_a_new_entity_kind_is_checked_by_adding_a_function(tmp_path: Path) -> No
     result = verify_ledger(store, None, checkers)
     assert (result.ok, result.first_bad) == (False, "1")
     assert "changed" in (result.reason or "")
+
+
+def test_bulk_chain_bytes_equal_the_general_path() -> None:
+    """``RecordChain`` (bulk appends) writes exactly ``canonical_record(build_record(...))``
+    and chains leaf hashes, for flat attributes (its fast path) and for every other kind."""
+    rng = random.Random(5)
+    other = EntityRef(kind="dataset-rows", id="d#0..5", hash="ef" * 32)
+    used_choices: list[tuple[EntityRef, ...]] = [(), (REF,), (REF, other)]
+    items = []
+    for i in range(600):
+        flat = {f"k{j}": rng.choice(["x\u2028y", "é", 7, -(2**53) + 1, True, None])
+                for j in range(rng.randrange(4))}  # fmt: skip
+        attributes = flat if i % 2 else {f"k{j}": _random_value(rng) for j in range(3)}
+        if i % 7 == 0:
+            attributes = {"big": 2**53 - 1, "é-key": "v"} if i % 14 else {"n": {"x": 1}}
+        activity, agent = rng.choice(["judge-run", "import"]), rng.choice(["bot", "pers\u00f6n"])
+        used, generated = list(rng.choice(used_choices)), rng.choice(used_choices)
+        items.append(Activity(activity, agent, used, generated, attributes or None))
+    time = "2026-11-23T00:00:00.000001Z"
+    chain = RecordChain(time, 40, "ab" * 32)
+    bodies, leaves = chain.extend(iter(items), 500)
+    assert len(bodies) == 500 and chain.index == 540
+    previous = "ab" * 32
+    for i, (item, body, leaf) in enumerate(zip(items, bodies, leaves, strict=False)):
+        record = build_record(index=40 + i, previous=previous, time=time, activity=item.activity,
+                              agent=item.agent, used=item.used, generated=item.generated,
+                              attributes=item.attributes)  # fmt: skip
+        assert body == rfc8785.dumps(record) == canonical_record(record)
+        assert leaf == hashlib.sha256(b"\x00" + body).digest()
+        previous = leaf.hex()
+    assert chain.previous == previous
+    rest, _ = chain.extend(iter(items[500:]), 500)
+    assert len(rest) == 100 and chain.index == 640

@@ -8,12 +8,11 @@ history is caught even if whoever made it also rewrote the stored hashes.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection
@@ -23,8 +22,9 @@ from palate.ledger import merkle
 from palate.ledger.keys import DEFAULT_KEY_NAME, key_dir, load_signer, load_verifier
 from palate.ledger.note import Checkpoint, sign_note
 from palate.ledger.provenance import (
+    Activity,
     EntityRef,
-    RefDicts,
+    RecordChain,
     Revision,
     build_record,
     canonical_record,
@@ -49,19 +49,6 @@ class LedgerEntry:
     def from_row(cls, row: sql.EntryRow) -> LedgerEntry:
         idx, body, leaf, time = row
         return cls(idx, leaf.hex(), orjson.loads(body), datetime.fromisoformat(time))
-
-
-class Activity(NamedTuple):
-    """One record to append in bulk (``Ledger.append_many``); see ``Ledger.append``.
-
-    A named tuple, not a dataclass: a million of them are built for one bulk append.
-    """
-
-    activity: str
-    agent: str
-    used: Sequence[EntityRef] = ()
-    generated: Sequence[EntityRef] = ()
-    attributes: Mapping[str, Any] | None = None
 
 
 def _now() -> str:
@@ -123,38 +110,18 @@ class Ledger:
         stays flat however many there are.
         """
         time = _now()
-        sha256 = hashlib.sha256
         added = 0
-        ref_dicts = RefDicts()
+        items = iter(activities)
         with sql.ledger_writer(self.store) as writer:
             index, last = writer.tip()
-            previous = last.hex() if last else ""
-            batch: list[sql.EntryRow] = []
-            for item in activities:
-                body = canonical_record(
-                    build_record(
-                        index=index,
-                        previous=previous,
-                        time=time,
-                        activity=item.activity,
-                        agent=item.agent,
-                        used=item.used,
-                        generated=item.generated,
-                        attributes=item.attributes,
-                        ref_dicts=ref_dicts,
-                    )
-                )
-                leaf = sha256(b"\x00" + body).digest()
-                batch.append((index, body, leaf, time))
-                previous = leaf.hex()
-                index += 1
-                if len(batch) == sql.APPEND_CHUNK:
-                    writer.insert(batch)
-                    added += len(batch)
-                    batch = []
-            writer.insert(batch)
-            added += len(batch)
-        return added
+            chain = RecordChain(time, index, last.hex() if last else "")
+            while True:
+                first = chain.index
+                bodies, leaves = chain.extend(items, sql.APPEND_CHUNK)
+                writer.insert_bundles(first, bodies, leaves, time)
+                added += len(bodies)
+                if len(bodies) < sql.APPEND_CHUNK:
+                    return added
 
     def add_records(
         self,

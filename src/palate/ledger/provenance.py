@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import itertools
 import os
-from collections.abc import Mapping, Sequence
+from binascii import hexlify
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import rfc8785
@@ -63,6 +65,19 @@ class Revision(BaseModel):
 
     index: int = Field(ge=0, description="Position of the earlier record in the ledger.")
     id: str = Field(pattern=SHA256_HEX, description="Leaf hash (hex) of the earlier record.")
+
+
+class Activity(NamedTuple):
+    """One record to append in bulk (``Ledger.append_many``); see ``Ledger.append``.
+
+    A named tuple, not a dataclass: a million of them are built for one bulk append.
+    """
+
+    activity: str
+    agent: str
+    used: Sequence[EntityRef] = ()
+    generated: Sequence[EntityRef] = ()
+    attributes: Mapping[str, Any] | None = None
 
 
 def ref_dict(ref: EntityRef) -> dict[str, str]:
@@ -159,6 +174,93 @@ def canonical_record(record: Mapping[str, Any]) -> bytes:
     if record["index"] <= _SAFE_INT and _orjson_is_canonical(record.get("attributes")):
         return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
     return bytes(rfc8785.dumps(record))
+
+
+_ATTR_LEAVES = frozenset({str, int, bool, type(None)})
+_STRICT = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+
+
+_Pieces = tuple[bytes, bytes, bytes, tuple["EntityRef", ...]]
+
+
+class RecordChain:
+    """Canonical bytes and leaf hashes of many chained records, as
+    ``canonical_record(build_record(...))`` and ``merkle.leaf_hash`` give, without building
+    each record as a dict: a bulk append's records share a timestamp and name the same few
+    activities, agents and entities, so their bytes are a cached head, the attributes, the
+    chain link and a cached tail. Only the chain link is sequential.
+
+    The cached pieces are orjson's output for the same values, and keys are laid out in the
+    sorted order canonical JSON has. Attributes that are flat (strings, booleans, null and
+    safe integers under ASCII keys) are dumped by orjson, whose output is then RFC 8785 (its
+    strict-integer option refuses unsafe integers); anything else takes the general path.
+    """
+
+    def __init__(self, time: str, index: int, previous: str) -> None:
+        self.time = time
+        self.index = index  # of the next record
+        self.previous = previous  # leaf hash (hex) of the last record
+        self._time = orjson.dumps(time)
+        self._pieces_of: dict[
+            tuple[Any, ...], tuple[bytes, bytes, bytes, tuple[EntityRef, ...]]
+        ] = {}
+
+    def _pieces(
+        self, key: tuple[Any, ...], activity: str, agent: str, used: Sequence[EntityRef],
+        generated: Sequence[EntityRef],
+    ) -> tuple[bytes, bytes, bytes]:  # fmt: skip
+        """The bytes before the attributes, between them and the index, and after the
+        chain link, of records with these activity, agent and entities."""
+        head = b'{"activity":%s,"agent":%s' % (orjson.dumps(activity), orjson.dumps(agent))
+        middle = b',"generated":%s,"index":' % orjson.dumps([ref_dict(r) for r in generated])
+        tail = b',"time":%s,"used":%s}' % (self._time, orjson.dumps([ref_dict(r) for r in used]))
+        # The refs are kept with their bytes, so the ids in the key stay theirs.
+        self._pieces_of[key] = (head, middle, tail, (*used, *generated))
+        return head, middle, tail
+
+    def extend(self, activities: Iterator[Activity], limit: int) -> tuple[list[bytes], list[bytes]]:
+        """The bytes and leaf hashes of the next (up to) ``limit`` records."""
+        bodies: list[bytes] = []
+        leaves: list[bytes] = []
+        pieces_of = self._pieces_of
+        index, previous = self.index, self.previous.encode()
+        sha256, dumps, leaf_types = hashlib.sha256, orjson.dumps, _ATTR_LEAVES
+        for activity, agent, used, generated, attributes in itertools.islice(activities, limit):
+            attrs: bytes | None = b""
+            if attributes:
+                attrs = None
+                if type(attributes) is dict and leaf_types.issuperset(
+                    map(type, attributes.values())
+                ):
+                    try:
+                        if "".join(attributes).isascii():
+                            attrs = b',"attributes":' + dumps(attributes, option=_STRICT)
+                    except (TypeError, orjson.JSONEncodeError):  # a non-str key, a big int
+                        pass
+            if attrs is None or index > _SAFE_INT:
+                record = build_record(
+                    index=index, previous=previous.decode(), time=self.time, activity=activity,
+                    agent=agent, used=used, generated=generated, attributes=attributes,
+                )  # fmt: skip
+                body = canonical_record(record)
+            else:
+                key = (activity, agent, *map(id, used), None, *map(id, generated))
+                pieces = pieces_of.get(key) or self._pieces(key, activity, agent, used, generated)
+                body = b'%s%s%s%d,"previous":"%s"%s' % (
+                    pieces[0],
+                    attrs,
+                    pieces[1],
+                    index,
+                    previous,
+                    pieces[2],
+                )
+            leaf = sha256(b"\x00" + body).digest()
+            bodies.append(body)
+            leaves.append(leaf)
+            previous = hexlify(leaf)
+            index += 1
+        self.index, self.previous = index, previous.decode()
+        return bodies, leaves
 
 
 def chain_marker(index: int, previous: str) -> bytes:

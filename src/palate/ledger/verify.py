@@ -18,7 +18,7 @@ that record:
 from __future__ import annotations
 
 import hashlib
-import re
+from binascii import hexlify
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +29,7 @@ from palate.errors import PalateError
 from palate.ledger import merkle
 from palate.ledger.keys import KEY_DIR_ENV
 from palate.ledger.note import Checkpoint, NoteError, Verifier, open_note
-from palate.ledger.provenance import EntityRef, chain_marker, parse_dataset_rows_id
+from palate.ledger.provenance import EntityRef, parse_dataset_rows_id
 from palate.schema import stored_record_adapter
 from palate.store import Store
 from palate.store import ledger as sql
@@ -132,14 +132,20 @@ class _Bad(Exception):
         self.reason = reason
 
 
-def _needs_parsing(checkers: dict[str, EntityChecker]) -> re.Pattern[bytes]:
-    """Records that must be parsed: those naming a checkable kind or an earlier record.
+def _needs_parsing(checkers: dict[str, EntityChecker]) -> tuple[bytes, ...]:
+    """Bytes that records which must be parsed hold: those naming a checkable kind or an
+    earlier record.
 
     Canonical JSON has no whitespace and escapes quotes inside strings, so a record
-    naming such an entity always contains the exact bytes searched for.
+    naming such an entity always contains the exact bytes searched for. Plain substrings,
+    not one regular expression: searching a bundle for each is many times faster.
     """
-    kinds = b"|".join(re.escape(orjson.dumps(k)) for k in checkers)
-    return re.compile(b'"kind":(?:' + kinds + b')|"supersedes":|"revokes":')
+    kinds = tuple(b'"kind":' + orjson.dumps(k) for k in checkers)
+    return (*kinds, b'"supersedes":', b'"revokes":')
+
+
+def _holds_any(data: bytes, needles: tuple[bytes, ...]) -> bool:
+    return any(needle in data for needle in needles)
 
 
 class _Pass:
@@ -151,7 +157,7 @@ class _Pass:
         self.store = store
         self.verifier = verifier
         self.checkers = checkers
-        self.pattern = _needs_parsing(checkers)
+        self.needles = _needs_parsing(checkers)
         self.accumulator = merkle.RootAccumulator()
         self.entity_results: dict[EntityRef, str | None] = {}
         self.not_checked: dict[str, int] = {}
@@ -167,23 +173,35 @@ class _Pass:
         pending = iter(checkpoints)
         next_cp = next(pending, None)
         last_ok = 0
-        previous = ""
-        for batch in sql.iter_entries(self.store):
-            # Cut the batch at checkpoint sizes, so a checkpoint is checked before any
-            # record after it.
-            while batch:
-                start = self.accumulator.size
-                cut = len(batch) if next_cp is None else min(len(batch), next_cp[1] - start)
-                segment, batch = batch[:cut], batch[cut:]
-                self._check_batch(segment, start, previous)
-                self.accumulator.extend([row[2] for row in segment])
-                if start == 0:
-                    self.origin = origin_of(segment[0][2])
-                previous = segment[-1][2].hex()
-                while next_cp is not None and next_cp[1] == self.accumulator.size:
-                    self._check_checkpoint(next_cp, last_ok)
-                    last_ok = next_cp[1]
-                    next_cp = next(pending, None)
+        previous = b""  # leaf hash of the record before
+        sha256 = hashlib.sha256
+        for bundles in sql.iter_bundles(self.store):
+            for first, blob, stored, _time in bundles:
+                bodies = sql.split_bundle(first, blob, stored)
+                # Cut the bundle at checkpoint sizes, so a checkpoint is checked before
+                # any record after it.
+                while bodies:
+                    start = self.accumulator.size
+                    cut = len(bodies) if next_cp is None else min(len(bodies), next_cp[1] - start)
+                    if cut < len(bodies):
+                        segment, bodies = bodies[:cut], bodies[cut:]
+                        stored_segment, stored = stored[: cut * 32], stored[cut * 32 :]
+                        joined = b"\n".join(segment)
+                    else:
+                        segment, bodies, stored_segment, joined = bodies, [], stored, blob
+                    leaves = [sha256(b"\x00" + body).digest() for body in segment]
+                    self._check_segment(
+                        start, first, segment, joined, leaves, stored_segment, previous
+                    )
+                    first += len(segment)
+                    self.accumulator.extend(leaves)
+                    if start == 0:
+                        self.origin = origin_of(leaves[0])
+                    previous = leaves[-1]
+                    while next_cp is not None and next_cp[1] == self.accumulator.size:
+                        self._check_checkpoint(next_cp, last_ok)
+                        last_ok = next_cp[1]
+                        next_cp = next(pending, None)
         size = self.accumulator.size
         if next_cp is not None:
             raise _Bad(size, f"records {size}..{next_cp[1] - 1} were signed but are missing")
@@ -202,36 +220,48 @@ class _Pass:
             not_checked=self.not_checked,
         )
 
-    def _check_batch(self, batch: list[sql.EntryRow], start: int, previous: str) -> None:
-        """Check positions, leaf hashes and chain links of consecutive records; raise at
-        the earliest record any of them fails."""
-        indexes = [row[0] for row in batch]
-        leaves = [hashlib.sha256(b"\x00" + row[1]).digest() for row in batch]
-        previous_hex = [previous, *(leaf.hex() for leaf in leaves[:-1])]
+    def _check_segment(
+        self,
+        start: int,
+        first: int,
+        bodies: list[bytes],
+        joined: bytes,
+        leaves: list[bytes],
+        stored: bytes,
+        previous: bytes,
+    ) -> None:
+        """Check the position, leaf hashes and chain links of consecutive records of one
+        bundle (``first`` its stored index of ``bodies[0]``, ``joined`` the bodies joined
+        by newlines, ``leaves`` their recomputed leaf hashes, ``stored`` the stored ones,
+        ``previous`` the leaf hash before); raise at the earliest record any fails."""
         problems: list[tuple[int, str]] = []
-        if indexes != list(range(start, start + len(batch))):
-            at = next(i for i, idx in enumerate(indexes, start) if idx != i)
-            problems.append((at, "record is missing, or records are out of order"))
-        if leaves != [row[2] for row in batch]:
-            at = next(
-                i for i, (a, row) in enumerate(zip(leaves, batch, strict=True)) if a != row[2]
-            )
+        if first != start:
+            problems.append((start, "record is missing, or records are out of order"))
+        recomputed = b"".join(leaves)
+        if recomputed != stored:
+            at = next(i for i, leaf in enumerate(leaves) if leaf != stored[i * 32 : i * 32 + 32])
             problems.append((start + at, "stored bytes do not match the record's leaf hash"))
+        hexes = hexlify(previous + recomputed[:-32])
+        before = [hexes[k : k + 64] for k in range(0, len(hexes), 64)]
+        if not previous:  # the first record: no predecessor
+            before.insert(0, b"")
+        # chain_marker(i, prev) in body, found where a canonical record has it (its first
+        # "index" key) before searching the whole record: a long needle searches slowly.
+        positions = zip(range(start, start + len(bodies)), before, strict=True)
+        markers = map(b'"index":%d,"previous":"%s"'.__mod__, positions)
         chained = [
-            chain_marker(i, prev) in row[1]
-            for i, prev, row in zip(
-                range(start, start + len(batch)), previous_hex, batch, strict=True
-            )
+            body.startswith(marker, body.find(b'"index":')) or marker in body
+            for marker, body in zip(markers, bodies, strict=True)
         ]
         if not all(chained):
             at = chained.index(False)
-            problems.append(self._chain_break(start + at, batch[at][1]))
+            problems.append(self._chain_break(start + at, bodies[at]))
         if problems:
             raise _Bad(*min(problems))
-        search = self.pattern.search
-        for row in batch:
-            if search(row[1]):
-                self._check_record(row[0], orjson.loads(row[1]))
+        if _holds_any(joined, self.needles):
+            for index, body in enumerate(bodies, start):
+                if _holds_any(body, self.needles):
+                    self._check_record(index, orjson.loads(body))
 
     def _check_every_row_is_accounted_for(self) -> None:
         found = sql.first_unaccounted_row(self.store, self.generated_rows)

@@ -35,16 +35,6 @@ class CorruptBundle(PalateError):
         self.first = first
 
 
-def _unpack(first: int, records: bytes, leaves: bytes, time: str) -> list[EntryRow]:
-    bodies = records.split(b"\n")
-    if len(leaves) != _LEAF * len(bodies):
-        raise CorruptBundle(first)
-    return [
-        (first + i, body, leaves[i * _LEAF : (i + 1) * _LEAF], time)
-        for i, body in enumerate(bodies)
-    ]
-
-
 class LedgerWriter:
     """One append transaction: read the tip, then insert the records that follow it."""
 
@@ -66,14 +56,22 @@ class LedgerWriter:
 
     def insert(self, rows: Sequence[EntryRow]) -> None:
         """Store consecutive records, ``BUNDLE_SIZE`` to a row."""
+        if rows:
+            self.insert_bundles(rows[0][0], [r[1] for r in rows], [r[2] for r in rows], rows[0][3])
+
+    def insert_bundles(
+        self, first: int, bodies: Sequence[bytes], leaves: Sequence[bytes], time: str
+    ) -> None:
+        """Store the consecutive records ``first``, ``first + 1``, ... (their bytes and
+        leaf hashes, all at ``time``), ``BUNDLE_SIZE`` to a row."""
         bundles = [
             (
-                chunk[0][0],
-                b"\n".join(r[1] for r in chunk),
-                b"".join(r[2] for r in chunk),
-                chunk[0][3],
+                first + i,
+                b"\n".join(bodies[i : i + BUNDLE_SIZE]),
+                b"".join(leaves[i : i + BUNDLE_SIZE]),
+                time,
             )
-            for chunk in (rows[i : i + BUNDLE_SIZE] for i in range(0, len(rows), BUNDLE_SIZE))
+            for i in range(0, len(bodies), BUNDLE_SIZE)
         ]
         driver = self.conn.connection.driver_connection
         assert driver is not None
@@ -120,11 +118,28 @@ def ledger_size(store: Store) -> int:
         return LedgerWriter(conn, store.backend).tip()[0]
 
 
-def iter_entries(store: Store, start: int = 0, stop: int | None = None) -> Iterator[list[EntryRow]]:
-    """Records with ``start <= index < stop``, in index order, in batches, streamed.
+Bundle = tuple[int, bytes, bytes, str]  # first index, records joined by newlines, leaves, time
 
-    Raises ``CorruptBundle`` at a bundle whose records and hashes do not line up.
-    """
+
+def split_bundle(first: int, records: bytes, leaves: bytes) -> list[bytes]:
+    """The records of a bundle; ``CorruptBundle`` when they and its leaf hashes do not
+    line up."""
+    bodies = records.split(b"\n")
+    if len(leaves) != _LEAF * len(bodies):
+        raise CorruptBundle(first)
+    return bodies
+
+
+def _unpack(first: int, records: bytes, leaves: bytes, time: str) -> list[EntryRow]:
+    return [
+        (first + i, body, leaves[i * _LEAF : (i + 1) * _LEAF], time)
+        for i, body in enumerate(split_bundle(first, records, leaves))
+    ]
+
+
+def iter_bundles(store: Store, start: int = 0, stop: int | None = None) -> Iterator[list[Bundle]]:
+    """The stored bundles holding records ``start <= index < stop``, in index order, in
+    batches, streamed (a bundle may also hold records outside the range)."""
     with store.engine.connect() as conn:
         postgres = store.backend == "postgresql"
         mark = "%s" if postgres else "?"
@@ -140,17 +155,22 @@ def iter_entries(store: Store, start: int = 0, stop: int | None = None) -> Itera
         try:
             cursor.execute(sql + " ORDER BY idx", params)
             while bundles := cursor.fetchmany(max(BATCH_SIZE // BUNDLE_SIZE, 1)):
-                batch = [
-                    row
-                    for first, records, leaves, time in bundles
-                    for row in _unpack(int(first), bytes(records), bytes(leaves), time)
-                ]
-                if batch and (batch[0][0] < start or (stop is not None and batch[-1][0] >= stop)):
-                    batch = [r for r in batch if start <= r[0] and (stop is None or r[0] < stop)]
-                if batch:
-                    yield batch
+                yield [(int(i), bytes(r), bytes(h), t) for i, r, h, t in bundles]
         finally:
             cursor.close()
+
+
+def iter_entries(store: Store, start: int = 0, stop: int | None = None) -> Iterator[list[EntryRow]]:
+    """Records with ``start <= index < stop``, in index order, in batches, streamed.
+
+    Raises ``CorruptBundle`` at a bundle whose records and hashes do not line up.
+    """
+    for bundles in iter_bundles(store, start, stop):
+        batch = [row for bundle in bundles for row in _unpack(*bundle)]
+        if batch and (batch[0][0] < start or (stop is not None and batch[-1][0] >= stop)):
+            batch = [r for r in batch if start <= r[0] and (stop is None or r[0] < stop)]
+        if batch:
+            yield batch
 
 
 def read_entry(store: Store, idx: int) -> EntryRow | None:

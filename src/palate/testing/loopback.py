@@ -26,7 +26,9 @@ import asyncio
 import hashlib
 import json
 import math
+import multiprocessing
 import re
+import signal
 import socket
 import sys
 import threading
@@ -346,13 +348,44 @@ def main(argv: list[str] | None = None, announce: Callable[[str], None] | None =
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
     parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="serve from this many processes sharing the socket, so that the server is not "
+        "the bottleneck of a benchmark (GET /stats then counts one process's requests)",
+    )
     args = parser.parse_args(argv)
+    if args.processes < 1:
+        parser.error("--processes must be at least 1")
+    if args.processes > 1 and args.fault_rate > 0:
+        # A retried request may reach another process, which has not seen its first attempt.
+        parser.error("--fault-rate needs a single process (transient faults are per process)")
     script = Script(
         verdict=args.verdict, seed=args.seed, latency_s=args.latency, fault_rate=args.fault_rate
     )
     sock = _free_socket(args.port)
     port = sock.getsockname()[1]
+    sock.listen(4096)  # before the others start: connections queue for whichever accepts
+    workers = [
+        multiprocessing.get_context("fork").Process(target=_serve, args=(script, sock), daemon=True)
+        for _ in range(args.processes - 1)
+    ]
+    for worker in workers:
+        worker.start()
+
+    def stop(signum: int, _frame: object) -> None:  # uvicorn re-raises SIGTERM at its exit
+        for worker in workers:
+            worker.terminate()
+            worker.join()
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
     (announce or (lambda line: print(line, flush=True)))(f"http://127.0.0.1:{port}/v1")
+    _serve(script, sock)
+
+
+def _serve(script: Script, sock: socket.socket) -> None:
     _server(script, Stats()).run(sockets=[sock])
 
 
