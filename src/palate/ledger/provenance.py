@@ -84,23 +84,6 @@ def ref_dict(ref: EntityRef) -> dict[str, str]:
     return {"hash": ref.hash, "id": ref.id, "kind": ref.kind}
 
 
-class RefDicts:
-    """``ref_dict`` remembered per EntityRef object: bulk appends name the same few
-    entities a million times. Keeps the refs alive, so their ids stay theirs."""
-
-    def __init__(self) -> None:
-        self._seen: dict[int, tuple[EntityRef, dict[str, str]]] = {}
-
-    def __call__(self, refs: Sequence[EntityRef]) -> list[dict[str, str]]:
-        out = []
-        for ref in refs:
-            hit = self._seen.get(id(ref))
-            if hit is None:
-                hit = self._seen[id(ref)] = (ref, ref_dict(ref))
-            out.append(hit[1])
-        return out
-
-
 def build_record(
     *,
     index: int,
@@ -113,7 +96,6 @@ def build_record(
     attributes: Mapping[str, Any] | None = None,
     supersedes: Revision | None = None,
     revokes: Revision | None = None,
-    ref_dicts: RefDicts | None = None,
 ) -> dict[str, Any]:
     """The record as plain JSON data.
 
@@ -121,15 +103,14 @@ def build_record(
     chain each record to the one before, so a record rewritten together with its stored leaf
     hash is still caught by its successor.
     """
-    as_dicts = ref_dicts or RefDicts()
     record: dict[str, Any] = {
         "activity": activity,
         "agent": agent,
-        "generated": as_dicts(generated),
+        "generated": [ref_dict(r) for r in generated],
         "index": index,
         "previous": previous,
         "time": time,
-        "used": as_dicts(used),
+        "used": [ref_dict(r) for r in used],
     }
     if attributes:
         record["attributes"] = dict(attributes)
