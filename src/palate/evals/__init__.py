@@ -3,7 +3,15 @@
 Names load on first use: a command's ``--help`` imports none of what they need.
 """
 
+from typing import TYPE_CHECKING
+
 from palate.exports import lazy_exports
+
+if TYPE_CHECKING:  # the names as they are, for type checkers
+    from palate.evals.evaluation import EvalResult, EvalSpec, evaluate
+    from palate.evals.gate import GateDecision, GatePolicy, decide, load_policy
+    from palate.evals.interval import Estimate, clustered_mean
+    from palate.evals.regression import Regression, compare
 
 __all__ = [
     "Estimate",

@@ -4,7 +4,14 @@ endpoint, stored as ``Generation`` records, resumable, recorded in the ledger.
 Names load on first use: a command's ``--help`` imports none of what they need.
 """
 
+from typing import TYPE_CHECKING
+
 from palate.exports import lazy_exports
+
+if TYPE_CHECKING:  # the names as they are, for type checkers
+    from palate.generate.endpoint import EndpointConfig, EndpointGenerator
+    from palate.generate.local import LocalGenerator
+    from palate.generate.run import GenerateResult, generate
 
 __all__ = [
     "EndpointConfig",

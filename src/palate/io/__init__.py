@@ -3,7 +3,14 @@
 Names load on first use: a command's ``--help`` imports none of what they need.
 """
 
+from typing import TYPE_CHECKING
+
 from palate.exports import lazy_exports
+
+if TYPE_CHECKING:  # the names as they are, for type checkers
+    from palate.io.exporting import EXPORT_FORMATS, ExportFormat, export_dataset
+    from palate.io.importing import FORMATS, ImportFormat, ImportResult, import_file
+    from palate.io.report import ExportReport
 
 __all__ = [
     "EXPORT_FORMATS",

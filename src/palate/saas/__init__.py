@@ -6,7 +6,12 @@ double-entry books is the reward; every episode is a hash-chained, replayable ev
 Names load on first use: a command's ``--help`` imports none of what they need.
 """
 
+from typing import TYPE_CHECKING
+
 from palate.exports import lazy_exports
+
+if TYPE_CHECKING:  # the names as they are, for type checkers
+    from palate.saas.env import SaasEnv
 
 __all__ = [
     "SaasEnv",

@@ -3,7 +3,12 @@
 Names load on first use: a command's ``--help`` imports none of what they need.
 """
 
+from typing import TYPE_CHECKING
+
 from palate.exports import lazy_exports
+
+if TYPE_CHECKING:  # the names as they are, for type checkers
+    from palate.studio.app import create_app
 
 __all__ = [
     "create_app",
