@@ -619,8 +619,8 @@ def _modules_after(*args: str) -> set[str]:
     script = (
         "import sys\nfrom palate.cli.app import main\nsys.argv = ['palate', *sys.argv[1:]]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = ('scipy', 'matplotlib', 'torch', 'transformers', 'fastapi', 'sqlalchemy',\n"
-        "         'alembic', 'typer', 'rich')\n"
+        "heavy = ('scipy', 'matplotlib', 'numpy', 'torch', 'transformers', 'ray', 'fastapi',\n"
+        "         'sqlalchemy', 'alembic', 'typer', 'rich')\n"
         "print(' '.join(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -635,6 +635,27 @@ def test_help_imports_nothing_heavy_and_data_commands_skip_the_statistics(
 ) -> None:
     assert _modules_after("--help") == set()
     assert _modules_after("datasets", "--db", ws.url) == {"sqlalchemy", "typer", "rich"}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["saas", "run"],
+        ["saas", "replay"],
+        ["safety", "prompts"],
+        ["revise"],
+        ["generate"],
+        ["loop", "run"],
+    ],
+)
+def test_command_help_imports_only_the_command_line_libraries(command: list[str]) -> None:
+    assert _modules_after(*command, "--help") == {"typer", "rich"}
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_no_command_offers_shell_completion(name: str) -> None:
+    params = {p.name for p in load_command(name).params}
+    assert not params & {"install_completion", "show_completion"}, name
 
 
 def test_top_level_help_lists_every_command_without_typer(

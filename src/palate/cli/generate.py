@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from palate.cli.common import DbOption, JsonOption, console, emit, err_console, open_store
-from palate.generate import EndpointGenerator, LocalGenerator, generate
-from palate.generate.endpoint import load_endpoint
-from palate.generate.jobs import Generator, SamplingSettings
-from palate.generate.prompts import load_prompts
+
+if TYPE_CHECKING:
+    from palate.generate.jobs import Generator
 
 
 def generate_command(
@@ -54,6 +53,11 @@ def generate_command(
     as_json: JsonOption = False,
 ) -> None:
     """Generate responses and store them with model, checkpoint hash, sampling and seed."""
+    from palate.generate import EndpointGenerator, LocalGenerator, generate
+    from palate.generate.endpoint import load_endpoint
+    from palate.generate.jobs import SamplingSettings
+    from palate.generate.prompts import load_prompts
+
     if (model is None) == (endpoint is None):
         raise typer.BadParameter("give exactly one of --model or --endpoint")
     if ray is not None and model is None:

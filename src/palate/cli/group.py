@@ -24,7 +24,7 @@ def load_command(name: str) -> Command:
     if isinstance(target, typer.Typer):
         command = typer.main.get_group(target)  # a group even if it has one command
     else:
-        single = typer.Typer()
+        single = typer.Typer(add_completion=False)  # no --install-completion: as in groups
         single.command(name)(target)
         command = typer.main.get_command(single)
     command.name = name

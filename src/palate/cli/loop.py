@@ -9,9 +9,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from palate.cli.common import DbOption, JsonOption, console, emit, err_console, open_store
-from palate.loop import LoopRunner, load_loop
-from palate.loop.run import STAGES
-from palate.loop.summary import write_summary
 
 app = typer.Typer(help="The loop on a real model, one iteration at a time.", no_args_is_help=True)
 
@@ -34,6 +31,10 @@ def run_command(
     as_json: JsonOption = False,
 ) -> None:
     """Generate, judge, route, label, infer truth, train, generate, evaluate and gate."""
+    from palate.loop import LoopRunner, load_loop
+    from palate.loop.run import STAGES
+    from palate.loop.summary import write_summary
+
     config = load_loop(loop_file)
     store = open_store(db, create=True)
     try:

@@ -1,5 +1,8 @@
 """``palate saas``: run an episode with a scripted agent, replay its log, report on it, and
-export episodes as training data."""
+export episodes as training data.
+
+The harness loads inside each command: ``palate saas run --help`` imports neither numpy nor
+matplotlib."""
 
 from __future__ import annotations
 
@@ -11,13 +14,7 @@ import typer
 
 from palate.cli.common import DbOption, JsonOption, console, emit, open_store
 from palate.errors import PalateError
-from palate.ledger import EntityRef
-from palate.saas.agents import agent as agent_by_name
-from palate.saas.llm_agent import LlmRunOptions, load_agent_config, run_llm_episode, store_cache
 from palate.saas.presets import PRESETS
-from palate.saas.replay import replay
-from palate.saas.report import write_report
-from palate.saas.run import RunOptions, record_episode, run_episode
 
 app = typer.Typer(help="The SaaS harness: an agent runs a small real web business.")
 
@@ -52,6 +49,8 @@ def run_command(
     as_json: JsonOption = False,
 ) -> None:
     """Run one episode; write DIR/events.jsonl and record its digest in the ledger."""
+    from palate.saas.run import RunOptions, record_episode, run_episode
+
     if (agent == "llm") != (agent_config is not None):
         raise PalateError("--agent llm and --agent-config AGENT.yaml go together")
     with tempfile.TemporaryDirectory(prefix="palate-saas-") as root:
@@ -89,6 +88,10 @@ def _run_llm(
     db: str | None,
 ) -> dict[str, Any]:
     """An LLM agent's episode, its calls cached in the store, recorded with its config."""
+    from palate.ledger import EntityRef
+    from palate.saas.llm_agent import LlmRunOptions, load_agent_config, run_llm_episode, store_cache
+    from palate.saas.run import record_episode
+
     config = load_agent_config(config_path)
     store = open_store(db, create=True)
     options = LlmRunOptions(seed, preset, days)
@@ -104,6 +107,8 @@ def replay_command(
     as_json: JsonOption = False,
 ) -> None:
     """Recompute the books from the log alone; print the digest and net worth."""
+    from palate.saas.replay import replay
+
     result = replay(log)
 
     def render() -> None:
@@ -121,6 +126,7 @@ def report_command(
 ) -> None:
     """Write DIR/report.html: plots over days and the agent's actions (for a rollout: pass^k,
     net worth over seeds and, once judged, taste)."""
+    from palate.saas.report import write_report
     from palate.saas.rollout_report import write_rollout_report
     from palate.saas.rollouts import ROLLOUT_FILE
 
@@ -162,6 +168,8 @@ def rollout_command(
     as_json: JsonOption = False,
 ) -> None:
     """Run an agent on many seeds; write each episode, pass^k and net worth with intervals."""
+    from palate.saas.agents import agent as agent_by_name
+    from palate.saas.llm_agent import load_agent_config
     from palate.saas.rollout_report import write_rollout_report
     from palate.saas.rollouts import (
         on_ray,
@@ -171,6 +179,7 @@ def rollout_command(
         run_rollout,
         serial,
     )
+    from palate.saas.run import RunOptions
 
     if (agent == "llm") != (agent_config is not None):
         raise PalateError("--agent llm and --agent-config AGENT.yaml go together")

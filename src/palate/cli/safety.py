@@ -20,10 +20,6 @@ from palate.cli.common import (
     open_store,
 )
 from palate.errors import PalateError
-from palate.safety.contamination import record_overlap
-from palate.safety.overlap import OverlapConfig, dataset_overlap
-from palate.safety.redteam import run_recorded_redteam
-from palate.safety.suite import load_suite
 
 data_app = typer.Typer(help="Checks across datasets.")
 
@@ -42,6 +38,9 @@ def overlap_command(
 ) -> None:
     """Evaluation prompts found in the training data: exactly (normalised), by long n-gram
     overlap, or as paraphrases (embedding similarity). Recorded in the ledger."""
+    from palate.safety.contamination import record_overlap
+    from palate.safety.overlap import OverlapConfig, dataset_overlap
+
     store = open_store(db)
     config = OverlapConfig(ngram=ngram, embed=embed)
     result = dataset_overlap(store, train, evaluation, config)
@@ -75,6 +74,8 @@ def prompts_command(
     as_json: JsonOption = False,
 ) -> None:
     """Write a suite's prompts as JSONL (id, prompt), for palate generate --prompts."""
+    from palate.safety.suite import load_suite
+
     checked_output(out, "prompts file")
     loaded = load_suite(suite)
     lines = [json.dumps({"id": p.id, "prompt": p.text}) for p in loaded.prompts()]
@@ -114,6 +115,9 @@ def redteam_command(
 ) -> None:
     """Attack-success and over-refusal rates with Wilson intervals, overall and per category,
     recorded in the ledger for gates (gate check --redteam) and model cards."""
+    from palate.safety.redteam import run_recorded_redteam
+    from palate.safety.suite import load_suite
+
     loaded = load_suite(suite)
     store = open_store(db, create=endpoint is not None)
     if endpoint is not None:

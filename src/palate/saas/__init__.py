@@ -2,8 +2,24 @@
 
 Simulated customers and attackers send real requests to the deployed product; money in
 double-entry books is the reward; every episode is a hash-chained, replayable event log.
+
+Names load on first use: a command's ``--help`` imports none of what they need.
 """
 
-from palate.saas.env import SaasEnv
+from typing import TYPE_CHECKING
 
-__all__ = ["SaasEnv"]
+from palate.exports import lazy_exports
+
+if TYPE_CHECKING:  # the names as they are, for type checkers
+    from palate.saas.env import SaasEnv
+
+__all__ = [
+    "SaasEnv",
+]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "SaasEnv": "palate.saas.env:SaasEnv",
+    },
+)
