@@ -69,11 +69,15 @@ def upgrade(engine: Engine) -> None:
     with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
         if _stamped(conn) == head_revision():
             return
+    # Alembic and the migration scripts are loaded before the write lock is taken: on a busy
+    # machine that import takes seconds, and another process opening a new store waits on it.
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    ScriptDirectory.from_config(_config()).get_current_head()
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
         if _current(conn) != head_revision():
-            from alembic import command
-
             command.upgrade(_config(conn), "head")
         conn.commit()
