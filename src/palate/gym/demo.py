@@ -7,7 +7,8 @@ from pathlib import Path
 from palate.gym.config import GymConfig
 from palate.gym.loop import Gym, GymResult, Progress
 from palate.gym.report import write_report
-from palate.gym.summary import dumps, write_atomic
+from palate.gym.summary import dumps
+from palate.io.atomic import write_atomic
 from palate.store import Store
 
 

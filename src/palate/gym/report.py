@@ -17,7 +17,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from palate.evals.html import figure_html, page, table_html
-from palate.gym.summary import write_atomic
+from palate.io.atomic import write_atomic
 
 COLOURS = {"checkbox": "#d95f02", "anchored": "#1b9e77"}
 LABELS = {"checkbox": "checkbox-only", "anchored": "anchored (palate)"}

@@ -1,4 +1,4 @@
-"""summary.json: the run's figures, and the checks the demo exists to show, written atomically.
+"""summary.json: the run's figures, and the checks the demo exists to show.
 
 The summary holds no timestamps, timings or paths, so the same seed and config give the same
 bytes (timings go to the CLI's output and the benchmark instead).
@@ -7,9 +7,6 @@ bytes (timings go to the CLI's output and the benchmark instead).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 
@@ -38,18 +35,3 @@ def checks(summary: dict[str, Any]) -> dict[str, bool]:
 def dumps(summary: dict[str, Any]) -> str:
     """The canonical text of a summary: sorted keys, two-space indent, final newline."""
     return json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write via a temporary file in the same folder and rename, so a reader never sees half
-    a file and a failed run leaves the old one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for reading
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

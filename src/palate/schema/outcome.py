@@ -40,6 +40,17 @@ def strength_outcome(strength: float) -> dict[str, Any]:
     return {"strength": strength, **outcome(DRAW_STRENGTH - strength)}
 
 
+def graded_strength(winner: int | None, grade: float, top_grade: float) -> float:
+    """The AlpacaEval strength of a graded verdict ("B is much better": grade 3 of 3).
+
+    The top grade reaches 1.0 (``responses[0]``) or 2.0 (``responses[1]``); a tie is the draw.
+    """
+    if winner is None:
+        return DRAW_STRENGTH
+    step = 0.5 * grade / top_grade
+    return DRAW_STRENGTH - step if winner == 0 else DRAW_STRENGTH + step
+
+
 class Judged(Protocol):
     """The outcome fields of a comparison: a ``Comparison`` or a lighter decoding of one."""
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from palate.errors import InputError
 from palate.schema import Prompt, Response, Rubric
+from palate.schema.outcome import graded_strength
 from palate.store.studio import AssignmentRow, NewSubmission
 
 MAX_CRITIQUE = 5000
@@ -22,6 +23,9 @@ MAX_DRAFT_FIELD = 6000
 Shown = Literal["A", "B"]
 LETTERS = "ABCDEFGH"
 STRENGTH_LABELS = {1: "slightly", 2: "clearly", 3: "much"}
+
+
+MUCH_BETTER = 3  # the top of the rater's "how much better" scale
 
 
 class ShownResponse(BaseModel):
@@ -93,7 +97,10 @@ class SubmissionIn(BaseModel):
         default=None, max_length=len(LETTERS), description="Ranking: shown labels, best first."
     )
     strength: int = Field(
-        default=2, ge=1, le=3, description="How much better: 1 slightly, 2 clearly, 3 much."
+        default=2,
+        ge=1,
+        le=MUCH_BETTER,
+        description="How much better: 1 slightly, 2 clearly, 3 much.",
     )
     scores: dict[str, dict[Shown, int]] = Field(
         default_factory=dict, description="Per dimension, the score of A and/or B."
@@ -203,12 +210,9 @@ def check(
         winner = None
     elif answer.choice is None:
         raise InputError("choose A, B or tie", field="choice")
-    elif answer.choice == "tie":
-        winner, strength = None, 1.5
     else:
-        winner = data_index[answer.choice]
-        step = answer.strength / 6  # 3 (much better) reaches AlpacaEval's 1.0 or 2.0
-        strength = 1.5 - step if winner == 0 else 1.5 + step
+        winner = None if answer.choice == "tie" else data_index[answer.choice]
+        strength = graded_strength(winner, answer.strength, top_grade=MUCH_BETTER)
     active_s = answer.active_ms / 1000 if answer.active_ms is not None else wall_s
     return NewSubmission(
         assignment_id=row.id,
