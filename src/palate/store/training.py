@@ -1,14 +1,21 @@
-"""Reads for building training sets: scored comparisons, streamed in batches.
+"""Reads for building training sets: scored comparisons, streamed in batches or as columns.
 
 Training sets are built from millions of stored comparisons, so this goes through the
 database driver's cursor directly (SQLAlchemy's row objects cost as much as the rest of
-the build) and filters judge and dimension in SQL, where the columns already are.
+the build) and filters judge and dimension in SQL, where the columns already are. On SQLite,
+plain text pairs can also come back as a few big objects per chunk of rows (``text_pairs``):
+fetching one Python tuple per row costs as much as building the whole training set.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
 from sqlalchemy import func, select
 
 from palate.store.store import BATCH_SIZE, Store
@@ -26,6 +33,23 @@ def count_unscored(store: Store, dataset: str) -> int:
             .where(records.c.unscored.is_(True))
         )
         return int(conn.execute(query).scalar_one())
+
+
+def _selection(
+    store: Store,
+    dataset_id: int,
+    judged_by: Sequence[str] | None,
+    dimensions: Sequence[str] | None,
+) -> tuple[str, list[object]]:
+    """The WHERE clause and its parameters for a dataset's scored comparisons."""
+    mark = "%s" if store.backend == "postgresql" else "?"
+    where = [f"dataset_id = {mark}", "kind = 'comparison'", "NOT unscored"]
+    params: list[object] = [dataset_id]
+    for column, values in (("source_name", judged_by), ("dimension", dimensions)):
+        if values is not None:
+            where.append(f"{column} IN ({', '.join(mark for _ in values)})")
+            params.extend(values)
+    return " AND ".join(where), params
 
 
 ComparisonRow = tuple[str | None, str | None, str | None, float, str | None, str | None]
@@ -47,18 +71,10 @@ def comparison_rows(
     ``judged_by`` keeps only those source names; ``dimensions`` only those rubric dimensions.
     """
     with store.engine.connect() as conn:
-        dataset_id = store.dataset_id(conn, dataset)
-        mark = "%s" if store.backend == "postgresql" else "?"
-        where = [f"dataset_id = {mark}", "kind = 'comparison'", "NOT unscored"]
-        params: list[object] = [dataset_id]
-        for column, values in (("source_name", judged_by), ("dimension", dimensions)):
-            if values is not None:
-                where.append(f"{column} IN ({', '.join(mark for _ in values)})")
-                params.extend(values)
+        where, params = _selection(store, store.dataset_id(conn, dataset), judged_by, dimensions)
         sql = (
             "SELECT prompt_text, text_a, text_b, outcome, dimension, "
-            "CASE WHEN text_b IS NULL THEN body END "
-            f"FROM records WHERE {' AND '.join(where)} ORDER BY id"
+            f"CASE WHEN text_b IS NULL THEN body END FROM records WHERE {where} ORDER BY id"
         )
         driver = conn.connection.driver_connection
         assert driver is not None
@@ -74,3 +90,155 @@ def comparison_rows(
                 yield batch
         finally:
             cursor.close()
+
+
+CHUNK_IDS = 1 << 16
+"""Record ids per aggregate query in ``text_pairs``: bounds the memory of one query and keeps
+its concatenations far below SQLite's string limit (a chunk over it is split in two)."""
+
+_OUTCOMES = np.array([0.0, 0.5, 1.0])  # outcome codes 0, 1, 2; code 3 is read as a float
+
+
+@dataclass(frozen=True)
+class TextPairs:
+    """Plain text pairs as columns, one row per scored comparison, in id order."""
+
+    prompt: pa.LargeStringArray
+    text_a: pa.LargeStringArray
+    text_b: pa.LargeStringArray
+    outcome: npt.NDArray[np.float64]  # for text_a, as in ``records.outcome``
+    dimension: npt.NDArray[np.int64] | None  # index into the dimensions asked for
+
+
+def text_pairs(
+    store: Store,
+    dataset: str,
+    *,
+    judged_by: Sequence[str] | None = None,
+    dimensions: Sequence[str] | None = None,
+) -> TextPairs | None:
+    """The rows of ``comparison_rows`` as columns, read on SQLite by one aggregate query per
+    chunk of ids; None on PostgreSQL, when there are none, or when one of them has no text
+    columns (messages, rankings: those records are read from their bodies).
+
+    Each query hands back every text column as one concatenation plus its byte lengths,
+    which become Arrow strings without a Python object per row. Outcomes travel as codes
+    because SQLite prints floats with 15 digits; other values (AlpacaEval strengths) are
+    read exactly by a second query over the rows that have them.
+    """
+    if store.backend != "sqlite":
+        return None
+    with store.engine.connect() as conn:
+        where, params = _selection(store, store.dataset_id(conn, dataset), judged_by, dimensions)
+        first, last = conn.execute(
+            select(func.min(records.c.id), func.max(records.c.id)).where(
+                records.c.dataset_id == params[0]
+            )
+        ).one()
+        if first is None:
+            return None
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        chunks: list[TextPairs] = []
+        for start in range(first, last + 1, CHUNK_IDS):
+            read = _read_chunk(driver, where, params, dimensions, start, start + CHUNK_IDS)
+            if read is None:
+                return None
+            chunks.extend(read)
+    if not chunks:
+        return None
+    columns = [pa.concat_arrays([getattr(c, name) for c in chunks]) for name in _TEXTS]
+    for column in columns:
+        column.validate(full=True)  # valid UTF-8, as reading each text through Python checks
+    return TextPairs(
+        *columns,
+        outcome=np.concatenate([c.outcome for c in chunks]),
+        dimension=None
+        if dimensions is None
+        else np.concatenate([c.dimension for c in chunks if c.dimension is not None]),
+    )
+
+
+_TEXTS = ("prompt", "text_a", "text_b")
+_COLUMNS = ("prompt_text", "text_a", "text_b")
+
+
+def _read_chunk(
+    driver: sqlite3.Connection,
+    where: str,
+    params: list[object],
+    dimensions: Sequence[str] | None,
+    start: int,
+    stop: int,
+) -> list[TextPairs] | None:
+    """``text_pairs`` for ids in [start, stop): no, one or (split for size) several parts."""
+    texts = ", ".join(
+        f"CAST(group_concat({c}, '') AS BLOB), group_concat(length(CAST({c} AS BLOB)))"
+        for c in _COLUMNS
+    )
+    cases = " ".join(f"WHEN ? THEN {i}" for i in range(len(dimensions or ())))
+    dimension_codes = "NULL" if dimensions is None else f"group_concat(CASE dimension {cases} END)"
+    # One aggregate query, so that every group_concat sees the rows in the same order.
+    sql = (
+        f"SELECT count(*), min(count(prompt_text), count(text_a), count(text_b)), "
+        f"group_concat(id), {texts}, "
+        "group_concat(CASE outcome WHEN 0.0 THEN 0 WHEN 0.5 THEN 1 WHEN 1.0 THEN 2 ELSE 3 END), "
+        f"{dimension_codes} FROM records WHERE {where} AND id >= ? AND id < ?"
+    )
+    try:
+        row = driver.execute(sql, [*(dimensions or ()), *params, start, stop]).fetchone()
+    except sqlite3.DataError as error:  # a concatenation over SQLite's length limit
+        if error.sqlite_errorname != "SQLITE_TOOBIG" or stop - start == 1:
+            raise
+        parts = []
+        middle = (start + stop) // 2
+        for part in (
+            _read_chunk(driver, where, params, dimensions, start, middle),
+            _read_chunk(driver, where, params, dimensions, middle, stop),
+        ):
+            if part is None:
+                return None
+            parts.extend(part)
+        return parts
+    n, with_texts, ids, *rest = row
+    if n == 0:
+        return []
+    if with_texts < n:
+        return None
+    # SQLite feeds an aggregate in index order, but does not promise it: the ids come
+    # along so that the order is checked, not assumed.
+    order = np.argsort(_ints(ids), kind="stable")
+    in_order = bool((order[1:] > order[:-1]).all())
+    texts = [
+        _strings(n, data, lengths) for data, lengths in zip(rest[0:6:2], rest[1:6:2], strict=True)
+    ]
+    codes = _ints(rest[6])
+    dimension = None if rest[7] is None else _ints(rest[7])
+    if not in_order:
+        take = pa.array(order)
+        texts = [text.take(take) for text in texts]
+        codes = codes[order]
+        dimension = None if dimension is None else dimension[order]
+    outcome = _OUTCOMES[np.minimum(codes, 2)]
+    if (other := codes == 3).any():
+        outcome[other] = [
+            value
+            for (value,) in driver.execute(
+                f"SELECT outcome FROM records WHERE {where} AND id >= ? AND id < ? "
+                "AND outcome NOT IN (0.0, 0.5, 1.0) ORDER BY id",
+                [*params, start, stop],
+            )
+        ]
+    return [TextPairs(*texts, outcome=outcome, dimension=dimension)]
+
+
+def _strings(n: int, data: bytes, lengths: str) -> pa.LargeStringArray:
+    """Arrow strings from one concatenation and the byte lengths of its parts."""
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(_ints(lengths), out=offsets[1:])
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def _ints(text: str) -> npt.NDArray[np.int64]:
+    """The integers of a comma-separated list (a group_concat of integers)."""
+    return np.fromstring(text, dtype=np.int64, sep=",")
