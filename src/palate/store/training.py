@@ -150,8 +150,11 @@ def text_pairs(
     columns = [pa.concat_arrays([getattr(c, name) for c in chunks]) for name in _TEXTS]
     for column in columns:
         column.validate(full=True)  # valid UTF-8, as reading each text through Python checks
+    prompt, text_a, text_b = columns
     return TextPairs(
-        *columns,
+        prompt,
+        text_a,
+        text_b,
         outcome=np.concatenate([c.outcome for c in chunks]),
         dimension=None
         if dimensions is None
@@ -172,7 +175,7 @@ def _read_chunk(
     stop: int,
 ) -> list[TextPairs] | None:
     """``text_pairs`` for ids in [start, stop): no, one or (split for size) several parts."""
-    texts = ", ".join(
+    concatenations = ", ".join(
         f"CAST(group_concat({c}, '') AS BLOB), group_concat(length(CAST({c} AS BLOB)))"
         for c in _COLUMNS
     )
@@ -181,7 +184,7 @@ def _read_chunk(
     # One aggregate query, so that every group_concat sees the rows in the same order.
     sql = (
         f"SELECT count(*), min(count(prompt_text), count(text_a), count(text_b)), "
-        f"group_concat(id), {texts}, "
+        f"group_concat(id), {concatenations}, "
         "group_concat(CASE outcome WHEN 0.0 THEN 0 WHEN 0.5 THEN 1 WHEN 1.0 THEN 2 ELSE 3 END), "
         f"{dimension_codes} FROM records WHERE {where} AND id >= ? AND id < ?"
     )
@@ -229,7 +232,8 @@ def _read_chunk(
                 [*params, start, stop],
             )
         ]
-    return [TextPairs(*texts, outcome=outcome, dimension=dimension)]
+    prompt, text_a, text_b = texts
+    return [TextPairs(prompt, text_a, text_b, outcome=outcome, dimension=dimension)]
 
 
 def _strings(n: int, data: bytes, lengths: str) -> pa.LargeStringArray:
