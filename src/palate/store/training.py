@@ -101,13 +101,22 @@ _OUTCOMES = np.array([0.0, 0.5, 1.0])  # outcome codes 0, 1, 2; code 3 is read a
 
 @dataclass(frozen=True)
 class TextPairs:
-    """Plain text pairs as columns, one row per scored comparison, in id order."""
+    """Plain text pairs as columns, one row per scored comparison, in id order.
 
-    prompt: pa.LargeStringArray
-    text_a: pa.LargeStringArray
-    text_b: pa.LargeStringArray
+    The responses come as ``preferred`` (``text_a`` unless ``outcome < 0.5``) and ``other``:
+    for a pair judged once, these are already the chosen and rejected columns, and the
+    training set is made of these very buffers, not of copies."""
+
+    prompt: pa.ChunkedArray
+    preferred: pa.ChunkedArray
+    other: pa.ChunkedArray
     outcome: npt.NDArray[np.float64]  # for text_a, as in ``records.outcome``
     dimension: npt.NDArray[np.int64] | None  # index into the dimensions asked for
+
+    @property
+    def b_preferred(self) -> npt.NDArray[np.bool_]:
+        """Rows whose ``preferred`` is ``text_b`` (the same test as the query's)."""
+        return self.outcome < 0.5
 
 
 def text_pairs(
@@ -129,32 +138,29 @@ def text_pairs(
     if store.backend != "sqlite":
         return None
     with store.engine.connect() as conn:
-        where, params = _selection(store, store.dataset_id(conn, dataset), judged_by, dimensions)
-        first, last = conn.execute(
-            select(func.min(records.c.id), func.max(records.c.id)).where(
-                records.c.dataset_id == params[0]
-            )
-        ).one()
-        if first is None:
-            return None
+        dataset_id = store.dataset_id(conn, dataset)
+        where, params = _selection(store, dataset_id, judged_by, dimensions)
         driver = conn.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)
+        # Two subqueries, so that each is one step down the (dataset_id, id) index.
+        first, last = driver.execute(
+            "SELECT (SELECT min(id) FROM records WHERE dataset_id = ?), "
+            "(SELECT max(id) FROM records WHERE dataset_id = ?)",
+            (dataset_id, dataset_id),
+        ).fetchone()
         chunks: list[TextPairs] = []
-        for start in range(first, last + 1, CHUNK_IDS):
+        for start in range(first or 0, (last or -1) + 1, CHUNK_IDS):
             read = _read_chunk(driver, where, params, dimensions, start, start + CHUNK_IDS)
             if read is None:
                 return None
             chunks.extend(read)
     if not chunks:
         return None
-    columns = [pa.concat_arrays([getattr(c, name) for c in chunks]) for name in _TEXTS]
-    for column in columns:
-        column.validate(full=True)  # valid UTF-8, as reading each text through Python checks
-    prompt, text_a, text_b = columns
+    prompt, preferred, other = (pa.chunked_array([getattr(c, n) for c in chunks]) for n in _TEXTS)
     return TextPairs(
         prompt,
-        text_a,
-        text_b,
+        preferred,
+        other,
         outcome=np.concatenate([c.outcome for c in chunks]),
         dimension=None
         if dimensions is None
@@ -162,8 +168,12 @@ def text_pairs(
     )
 
 
-_TEXTS = ("prompt", "text_a", "text_b")
-_COLUMNS = ("prompt_text", "text_a", "text_b")
+_TEXTS = ("prompt", "preferred", "other")
+_COLUMNS = (
+    "prompt_text",
+    "CASE WHEN outcome < 0.5 THEN text_b ELSE text_a END",
+    "CASE WHEN outcome < 0.5 THEN text_a ELSE text_b END",
+)
 
 
 def _read_chunk(
@@ -183,7 +193,7 @@ def _read_chunk(
     dimension_codes = "NULL" if dimensions is None else f"group_concat(CASE dimension {cases} END)"
     # One aggregate query, so that every group_concat sees the rows in the same order.
     sql = (
-        f"SELECT count(*), min(count(prompt_text), count(text_a), count(text_b)), "
+        "SELECT count(*), min(count(prompt_text), count(text_a), count(text_b)), "
         f"group_concat(id), {concatenations}, "
         "group_concat(CASE outcome WHEN 0.0 THEN 0 WHEN 0.5 THEN 1 WHEN 1.0 THEN 2 ELSE 3 END), "
         f"{dimension_codes} FROM records WHERE {where} AND id >= ? AND id < ?"
@@ -208,16 +218,15 @@ def _read_chunk(
         return []
     if with_texts < n:
         return None
-    # SQLite feeds an aggregate in index order, but does not promise it: the ids come
-    # along so that the order is checked, not assumed.
-    order = np.argsort(_ints(ids), kind="stable")
-    in_order = bool((order[1:] > order[:-1]).all())
     texts = [
         _strings(n, data, lengths) for data, lengths in zip(rest[0:6:2], rest[1:6:2], strict=True)
     ]
     codes = _ints(rest[6])
     dimension = None if rest[7] is None else _ints(rest[7])
-    if not in_order:
+    # SQLite feeds an aggregate in index order, but does not promise it: the ids come
+    # along so that the order is checked, not assumed.
+    order = np.argsort(_ints(ids), kind="stable")
+    if not (order[1:] > order[:-1]).all():
         take = pa.array(order)
         texts = [text.take(take) for text in texts]
         codes = codes[order]
@@ -232,15 +241,18 @@ def _read_chunk(
                 [*params, start, stop],
             )
         ]
-    prompt, text_a, text_b = texts
-    return [TextPairs(prompt, text_a, text_b, outcome=outcome, dimension=dimension)]
+    prompt, preferred, other_text = texts
+    return [TextPairs(prompt, preferred, other_text, outcome=outcome, dimension=dimension)]
 
 
 def _strings(n: int, data: bytes, lengths: str) -> pa.LargeStringArray:
-    """Arrow strings from one concatenation and the byte lengths of its parts."""
+    """Arrow strings from one concatenation and the byte lengths of its parts (checked to be
+    UTF-8, as reading each text through Python would)."""
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(_ints(lengths), out=offsets[1:])
-    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+    strings = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+    strings.validate(full=True)
+    return strings
 
 
 def _ints(text: str) -> npt.NDArray[np.int64]:

@@ -1,10 +1,11 @@
 """``pool_pairs`` and ``decided`` over columns, for plain text pairs read as Arrow strings.
 
 The same pooling as the row-by-row path, step for step, so that both give equal rows (tested
-on varied data): a row's preference ``p`` is for ``text_a`` and is flipped when the pair is
-put in its one orientation (``text_a > text_b``); judgements of one (prompt, unordered pair)
-are summed in id order, as ``Pair.add`` sums them (``np.bincount`` adds in array order, so
-the floating-point sums are the same); pairs come out in the order of their first judgement.
+on varied data): a pair is keyed by its prompt and its two texts in order, ``lo <= hi``; a
+judgement's preference is turned into one for ``lo``; the judgements of one pair are summed
+in id order, as ``Pair.add`` sums them (``np.bincount`` adds in array order, so the
+floating-point sums are the same bit for bit); pairs come out in the order of their first
+judgement.
 
 Grouping 1M rows by three strings costs seconds in Arrow or in SQL, and most rows are the
 only judgement of their pair. So rows are first bucketed by a cheap 64-bit signature of
@@ -26,12 +27,13 @@ from palate.store.training import TextPairs
 from palate.train.config import PairPolicy
 
 Ints = npt.NDArray[np.int64]
-Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+Hashes = npt.NDArray[np.uint64]
 
 
 def preference_columns(
     pairs: TextPairs, dimensions: list[str] | None, policy: PairPolicy, dropped: Counter[str]
-) -> dict[str, pa.Array]:
+) -> dict[str, pa.ChunkedArray | pa.Array]:
     """TRL preference columns (``prompt``, ``chosen``, ``rejected``, optionally ``margin``)
     of the pairs the policy keeps; the rest are counted in ``dropped`` by reason."""
     n = len(pairs.prompt)
@@ -44,11 +46,17 @@ def preference_columns(
     if len(rows) < n:
         dropped["dimension weight 0"] += n - len(rows)
     w = w[rows]
-    swap = pc.greater(pairs.text_a, pairs.text_b).to_numpy(zero_copy_only=False)[rows]
+    # lo is ``other`` where the preferred text is the greater one; text_a > text_b (the
+    # row path's swap) where lo is text_b.
+    preferred_greater = _numpy(pc.greater(pairs.preferred, pairs.other))
+    preferred_less = _numpy(pc.less(pairs.preferred, pairs.other))
+    swap = np.where(pairs.b_preferred, preferred_less, preferred_greater)[rows]
     outcome = pairs.outcome[rows]
-    p = np.where(swap, 1.0 - outcome, outcome)  # the preference for the smaller text
+    p = np.where(swap, 1.0 - outcome, outcome)  # the preference for lo
 
-    firsts, group = np.unique(_first_of_pair(pairs, rows, swap), return_inverse=True)
+    firsts, group = np.unique(
+        _first_of_pair(pairs, rows, preferred_greater[rows]), return_inverse=True
+    )
     weight = np.bincount(group, weights=w)
     preference = np.bincount(group, weights=w * p) / weight
     for_first = np.bincount(group, weights=np.where(p > 0.5, w, 0.0))
@@ -56,7 +64,7 @@ def preference_columns(
 
     tie = preference == 0.5
     weak = ~tie & (np.abs(preference - 0.5) < policy.min_margin)
-    first_wins = preference > 0.5
+    first_wins = preference > 0.5  # lo wins
     agreement = np.where(first_wins, for_first, for_second) / weight
     disputed = ~tie & ~weak & (agreement < policy.min_agreement)
     for reason, mask in (
@@ -68,64 +76,86 @@ def preference_columns(
             dropped[reason] += count
     kept = ~(tie | weak | disputed)
 
-    first_row = rows[firsts[kept]]
-    # The smaller text (text_b where swapped) is chosen when it wins: chosen is text_b
-    # exactly when "first wins" and "swapped" agree.
-    chosen_is_b = first_wins[kept] == swap[firsts[kept]]
-    responses = pa.concat_arrays([pairs.text_a, pairs.text_b])  # text_b of row i at n + i
-    columns = {
-        "prompt": pairs.prompt.take(pa.array(first_row)),
-        "chosen": responses.take(pa.array(first_row + n * chosen_is_b)),
-        "rejected": responses.take(pa.array(first_row + n * ~chosen_is_b)),
-    }
+    # Each kept pair is written from its first row; the chosen text is lo when lo wins, and
+    # lo is that row's ``preferred`` unless ``preferred`` is the greater text.
+    first_rows = rows[firsts[kept]]
+    chosen_is_preferred = first_wins[kept] != preferred_greater[first_rows]
+    take = np.zeros(n, dtype=bool)
+    take[first_rows] = True
+    prompt, preferred, other = (
+        _rows(c, take) for c in (pairs.prompt, pairs.preferred, pairs.other)
+    )
+    if chosen_is_preferred.all():  # a pair judged once: the columns as read
+        chosen, rejected = preferred, other
+    else:
+        choice = pa.array(chosen_is_preferred)
+        chosen = pc.if_else(choice, preferred, other)
+        rejected = pc.if_else(choice, other, preferred)
+    columns = {"prompt": prompt, "chosen": chosen, "rejected": rejected}
     if policy.with_margin:
         columns["margin"] = pa.array(2.0 * np.abs(preference[kept] - 0.5))
     return columns
 
 
-def _first_of_pair(pairs: TextPairs, rows: Ints, swap: npt.NDArray[np.bool_]) -> Ints:
+def _numpy(flags: pa.ChunkedArray) -> Bools:
+    return np.asarray(flags.to_numpy(), dtype=bool)
+
+
+def _rows(column: pa.ChunkedArray, take: Bools) -> pa.ChunkedArray:
+    """The rows marked in ``take``, without a copy when that is all of them."""
+    return column if take.all() else column.filter(pa.array(take))
+
+
+def _first_of_pair(pairs: TextPairs, rows: Ints, preferred_greater: Bools) -> Ints:
     """For each of ``rows``, the position (in ``rows``) of the first row of its pair."""
-    a, b = _signature(pairs.text_a)[rows], _signature(pairs.text_b)[rows]
-    signature = _mix(_signature(pairs.prompt)[rows], np.where(swap, b, a), np.where(swap, a, b))
+    preferred, other = _signature(pairs.preferred)[rows], _signature(pairs.other)[rows]
+    signature = _mix(
+        _signature(pairs.prompt)[rows],
+        np.where(preferred_greater, other, preferred),  # lo
+        np.where(preferred_greater, preferred, other),  # hi
+    )
     _, bucket, size = np.unique(signature, return_inverse=True, return_counts=True)
     first = np.arange(len(rows))
     shared = np.flatnonzero(size[bucket] > 1)
     if len(shared):
         at = pa.array(rows[shared])
         seen: dict[tuple[str, str, str], int] = {}
-        for i, prompt, x, y, swapped in zip(
+        for i, prompt, x, y, greater in zip(
             shared.tolist(),
             pairs.prompt.take(at).to_pylist(),
-            pairs.text_a.take(at).to_pylist(),
-            pairs.text_b.take(at).to_pylist(),
-            swap[shared].tolist(),
+            pairs.preferred.take(at).to_pylist(),
+            pairs.other.take(at).to_pylist(),
+            preferred_greater[shared].tolist(),
             strict=True,
         ):
-            first[i] = seen.setdefault((prompt, y, x) if swapped else (prompt, x, y), i)
+            first[i] = seen.setdefault((prompt, y, x) if greater else (prompt, x, y), i)
     return first
 
 
-def _signature(strings: pa.LargeStringArray) -> npt.NDArray[np.uint64]:
+def _signature(strings: pa.ChunkedArray) -> Hashes:
     """Byte length and last eight bytes of each string, mixed into 64 bits (equal strings,
     equal signatures)."""
-    n = len(strings)
-    _, offsets_buffer, data_buffer = strings.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[strings.offset : strings.offset + n + 1]
-    data = (
-        np.frombuffer(data_buffer, dtype=np.uint8)
-        if data_buffer is not None
-        else np.empty(0, np.uint8)
+    return np.concatenate(
+        [_chunk_signature(chunk) for chunk in strings.chunks] or [np.empty(0, np.uint64)]
     )
+
+
+def _chunk_signature(strings: pa.LargeStringArray) -> Hashes:
+    _, offsets_buffer, data_buffer = strings.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[
+        strings.offset : strings.offset + len(strings) + 1
+    ]
+    data = np.frombuffer(data_buffer or b"", dtype=np.uint8)
     lengths = offsets[1:] - offsets[:-1]
     # The eight bytes before each end (eight zeros in front, so that every window exists),
-    # with the bytes of the previous strings in a short string's window zeroed.
+    # with those of the previous strings zeroed in a short string's window.
     padded = np.concatenate([np.zeros(8, dtype=np.uint8), data])
     windows = sliding_window_view(padded, 8)[offsets[1:]]
     tail = np.where(np.arange(8) >= 8 - lengths[:, None], windows, 0).astype(np.uint8)
-    return _mix(lengths.astype(np.uint64), np.ascontiguousarray(tail).view(np.uint64).ravel())
+    return _mix(lengths.astype(np.uint64), tail.view(np.uint64).ravel())
 
 
-def _mix(*values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+def _mix(*values: Hashes) -> Hashes:
     """A 64-bit mix of equal-length arrays (multiply-xorshift; wraps around by design)."""
     h = np.zeros(len(values[0]), dtype=np.uint64)
     for v in values:
