@@ -80,10 +80,10 @@ def preference_columns(
     # lo is that row's ``preferred`` unless ``preferred`` is the greater text.
     first_rows = rows[firsts[kept]]
     chosen_is_preferred = first_wins[kept] != preferred_greater[first_rows]
-    take = np.zeros(n, dtype=bool)
-    take[first_rows] = True
+    written = np.zeros(n, dtype=bool)
+    written[first_rows] = True
     prompt, preferred, other = (
-        _rows(c, take) for c in (pairs.prompt, pairs.preferred, pairs.other)
+        _marked(c, written) for c in (pairs.prompt, pairs.preferred, pairs.other)
     )
     if chosen_is_preferred.all():  # a pair judged once: the columns as read
         chosen, rejected = preferred, other
@@ -101,9 +101,9 @@ def _numpy(flags: pa.ChunkedArray) -> Bools:
     return np.asarray(flags.to_numpy(), dtype=bool)
 
 
-def _rows(column: pa.ChunkedArray, take: Bools) -> pa.ChunkedArray:
-    """The rows marked in ``take``, without a copy when that is all of them."""
-    return column if take.all() else column.filter(pa.array(take))
+def _marked(column: pa.ChunkedArray, marks: Bools) -> pa.ChunkedArray:
+    """The rows marked, without a copy when that is all of them."""
+    return column if marks.all() else column.filter(pa.array(marks))
 
 
 def _first_of_pair(pairs: TextPairs, rows: Ints, preferred_greater: Bools) -> Ints:
