@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from palate.schema import Comparison, Prompt, Response, Source
+from palate.schema import Comparison, Prompt, Response, Source, Unscored
 from palate.schema.outcome import strength_outcome
 from palate.store import Store, training
 from palate.train import datasets as build
@@ -34,7 +34,9 @@ def _judgements(seed: int, n: int) -> list[Comparison]:
         a, b = rng.choice(TEXTS), rng.choice(TEXTS)
         kind = rng.random()
         outcome: dict[str, Any]
-        if kind < 0.4:
+        if kind < 0.05:  # counted in the report, never read
+            outcome = {"unscored": Unscored(reason="refusal")}
+        elif kind < 0.4:
             outcome = {"winner": rng.randrange(2)}
         elif kind < 0.55:
             outcome = {"tie": True}
@@ -85,7 +87,7 @@ def test_columns_give_the_rows_of_the_row_path(
     assert data.features == expected.features
     assert report.to_json() == expected_report.to_json()
     assert report.rows > 20
-    assert expected_report.dropped["tie"] > 0
+    assert expected_report.dropped["tie"] > 0 and expected_report.dropped["unscored"] > 0
 
 
 def test_a_chunk_over_the_length_limit_is_split(

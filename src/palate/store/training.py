@@ -43,8 +43,16 @@ def _selection(
 ) -> tuple[str, list[object]]:
     """The WHERE clause and its parameters for a dataset's scored comparisons."""
     mark = "%s" if store.backend == "postgresql" else "?"
-    where = [f"dataset_id = {mark}", "kind = 'comparison'", "NOT unscored"]
-    params: list[object] = [dataset_id]
+    scored, params = _scored(mark, judged_by, dimensions)
+    return f"dataset_id = {mark} AND kind = 'comparison' AND {scored}", [dataset_id, *params]
+
+
+def _scored(
+    mark: str, judged_by: Sequence[str] | None, dimensions: Sequence[str] | None
+) -> tuple[str, list[object]]:
+    """The condition and parameters that pick, among comparisons, the scored ones asked for."""
+    where = ["NOT unscored"]
+    params: list[object] = []
     for column, values in (("source_name", judged_by), ("dimension", dimensions)):
         if values is not None:
             where.append(f"{column} IN ({', '.join(mark for _ in values)})")
@@ -112,6 +120,7 @@ class TextPairs:
     other: pa.ChunkedArray
     outcome: npt.NDArray[np.float64]  # for text_a, as in ``records.outcome``
     dimension: npt.NDArray[np.int64] | None  # index into the dimensions asked for
+    unscored: int  # the dataset's comparisons without a judgement (``count_unscored``)
 
     @property
     def b_preferred(self) -> npt.NDArray[np.bool_]:
@@ -133,13 +142,13 @@ def text_pairs(
     Each query hands back every text column as one concatenation plus its byte lengths,
     which become Arrow strings without a Python object per row. Outcomes travel as codes
     because SQLite prints floats with 15 digits; other values (AlpacaEval strengths) are
-    read exactly by a second query over the rows that have them.
+    read exactly by a second query over the rows that have them. The same pass counts the
+    unscored comparisons, which would otherwise take a scan of their own.
     """
     if store.backend != "sqlite":
         return None
     with store.engine.connect() as conn:
         dataset_id = store.dataset_id(conn, dataset)
-        where, params = _selection(store, dataset_id, judged_by, dimensions)
         driver = conn.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)
         # Two subqueries, so that each is one step down the (dataset_id, id) index.
@@ -148,12 +157,15 @@ def text_pairs(
             "(SELECT max(id) FROM records WHERE dataset_id = ?)",
             (dataset_id, dataset_id),
         ).fetchone()
+        query = _ChunkQuery(driver, dataset_id, *_scored("?", judged_by, dimensions), dimensions)
         chunks: list[TextPairs] = []
+        unscored = 0
         for start in range(first or 0, (last or -1) + 1, CHUNK_IDS):
-            read = _read_chunk(driver, where, params, dimensions, start, start + CHUNK_IDS)
+            read = query.read(start, start + CHUNK_IDS)
             if read is None:
                 return None
-            chunks.extend(read)
+            chunks.extend(read[0])
+            unscored += read[1]
     if not chunks:
         return None
     prompt, preferred, other = (pa.chunked_array([getattr(c, n) for c in chunks]) for n in _TEXTS)
@@ -165,6 +177,7 @@ def text_pairs(
         dimension=None
         if dimensions is None
         else np.concatenate([c.dimension for c in chunks if c.dimension is not None]),
+        unscored=unscored,
     )
 
 
@@ -176,73 +189,93 @@ _COLUMNS = (
 )
 
 
-def _read_chunk(
-    driver: sqlite3.Connection,
-    where: str,
-    params: list[object],
-    dimensions: Sequence[str] | None,
-    start: int,
-    stop: int,
-) -> list[TextPairs] | None:
-    """``text_pairs`` for ids in [start, stop): no, one or (split for size) several parts."""
-    concatenations = ", ".join(
-        f"CAST(group_concat({c}, '') AS BLOB), group_concat(length(CAST({c} AS BLOB)))"
-        for c in _COLUMNS
-    )
-    cases = " ".join(f"WHEN ? THEN {i}" for i in range(len(dimensions or ())))
-    dimension_codes = "NULL" if dimensions is None else f"group_concat(CASE dimension {cases} END)"
-    # One aggregate query, so that every group_concat sees the rows in the same order.
-    sql = (
-        "SELECT count(*), min(count(prompt_text), count(text_a), count(text_b)), "
-        f"group_concat(id), {concatenations}, "
-        "group_concat(CASE outcome WHEN 0.0 THEN 0 WHEN 0.5 THEN 1 WHEN 1.0 THEN 2 ELSE 3 END), "
-        f"{dimension_codes} FROM records WHERE {where} AND id >= ? AND id < ?"
-    )
-    try:
-        row = driver.execute(sql, [*(dimensions or ()), *params, start, stop]).fetchone()
-    except sqlite3.DataError as error:  # a concatenation over SQLite's length limit
-        if error.sqlite_errorname != "SQLITE_TOOBIG" or stop - start == 1:
-            raise
-        parts = []
-        middle = (start + stop) // 2
-        for part in (
-            _read_chunk(driver, where, params, dimensions, start, middle),
-            _read_chunk(driver, where, params, dimensions, middle, stop),
-        ):
-            if part is None:
+@dataclass(frozen=True)
+class _ChunkQuery:
+    """The aggregate query of ``text_pairs`` over one range of ids."""
+
+    driver: sqlite3.Connection
+    dataset_id: int
+    scored: str  # the condition for a row to be read (``_scored``)
+    scored_params: list[object]
+    dimensions: Sequence[str] | None
+
+    def read(self, start: int, stop: int) -> tuple[list[TextPairs], int] | None:
+        """The rows with ids in [start, stop) (as no, one or, split for size, several parts)
+        and the number of unscored comparisons among them; None if a row has no texts."""
+        try:
+            row = self.driver.execute(self._sql(), self._params(start, stop)).fetchone()
+        except sqlite3.DataError as error:  # a concatenation over SQLite's length limit
+            if error.sqlite_errorname != "SQLITE_TOOBIG" or stop - start == 1:
+                raise
+            middle = (start + stop) // 2
+            halves = self.read(start, middle), self.read(middle, stop)
+            if halves[0] is None or halves[1] is None:
                 return None
-            parts.extend(part)
-        return parts
-    n, with_texts, ids, *rest = row
-    if n == 0:
-        return []
-    if with_texts < n:
-        return None
-    texts = [
-        _strings(n, data, lengths) for data, lengths in zip(rest[0:6:2], rest[1:6:2], strict=True)
-    ]
-    codes = _ints(rest[6])
-    dimension = None if rest[7] is None else _ints(rest[7])
-    # SQLite feeds an aggregate in index order, but does not promise it: the ids come
-    # along so that the order is checked, not assumed.
-    order = np.argsort(_ints(ids), kind="stable")
-    if not (order[1:] > order[:-1]).all():
-        take = pa.array(order)
-        texts = [text.take(take) for text in texts]
-        codes = codes[order]
-        dimension = None if dimension is None else dimension[order]
-    outcome = _OUTCOMES[np.minimum(codes, 2)]
-    if (other := codes == 3).any():
-        outcome[other] = [
-            value
-            for (value,) in driver.execute(
-                f"SELECT outcome FROM records WHERE {where} AND id >= ? AND id < ? "
-                "AND outcome NOT IN (0.0, 0.5, 1.0) ORDER BY id",
-                [*params, start, stop],
-            )
+            return halves[0][0] + halves[1][0], halves[0][1] + halves[1][1]
+        unscored, n, with_texts, ids, *rest = row
+        if n == 0:
+            return [], unscored or 0
+        if with_texts < n:
+            return None
+        texts = [
+            _strings(n, data, lengths)
+            for data, lengths in zip(rest[0:6:2], rest[1:6:2], strict=True)
         ]
-    prompt, preferred, other_text = texts
-    return [TextPairs(prompt, preferred, other_text, outcome=outcome, dimension=dimension)]
+        codes = _ints(rest[6])
+        dimension = None if rest[7] is None else _ints(rest[7])
+        # SQLite feeds an aggregate in index order, but does not promise it: the ids come
+        # along so that the order is checked, not assumed.
+        order = np.argsort(_ints(ids), kind="stable")
+        if not (order[1:] > order[:-1]).all():
+            take = pa.array(order)
+            texts = [text.take(take) for text in texts]
+            codes = codes[order]
+            dimension = None if dimension is None else dimension[order]
+        outcome = _OUTCOMES[np.minimum(codes, 2)]
+        if (other := codes == 3).any():
+            outcome[other] = [value for (value,) in self._other_outcomes(start, stop)]
+        prompt, preferred, other_text = texts
+        pairs = TextPairs(
+            prompt, preferred, other_text, outcome=outcome, dimension=dimension, unscored=0
+        )
+        return [pairs], unscored
+
+    def _sql(self) -> str:
+        def picked(expression: str) -> str:
+            return f"CASE WHEN picked THEN {expression} END"
+
+        texts = ", ".join(
+            f"CAST(group_concat({picked(c)}, '') AS BLOB), "
+            f"group_concat(length(CAST({picked(c)} AS BLOB)))"
+            for c in _COLUMNS
+        )
+        code = "CASE outcome WHEN 0.0 THEN 0 WHEN 0.5 THEN 1 WHEN 1.0 THEN 2 ELSE 3 END"
+        cases = " ".join(f"WHEN ? THEN {i}" for i in range(len(self.dimensions or ())))
+        dimension = "NULL" if self.dimensions is None else f"CASE dimension {cases} END"
+        # One aggregate query, so that every group_concat sees the rows in the same order;
+        # every comparison of the range passes, so that the unscored ones are counted, and
+        # ``picked`` marks the rows that are read.
+        return (
+            f"SELECT sum(unscored), count({picked('1')}), "
+            f"min(count({picked('prompt_text')}), count({picked('text_a')}), "
+            f"count({picked('text_b')})), group_concat({picked('id')}), {texts}, "
+            f"group_concat({picked(code)}), group_concat({picked(dimension)}) "
+            "FROM (SELECT id, unscored, prompt_text, text_a, text_b, outcome, dimension, "
+            f"{self.scored} AS picked FROM records WHERE dataset_id = ? "
+            "AND kind = 'comparison' AND id >= ? AND id < ?)"
+        )
+
+    def _params(self, start: int, stop: int) -> list[object]:
+        return [*(self.dimensions or ()), *self.scored_params, self.dataset_id, start, stop]
+
+    def _other_outcomes(self, start: int, stop: int) -> sqlite3.Cursor:
+        """The outcomes other than 0, 0.5 and 1 of the rows read, in id order, exactly."""
+        return self.driver.execute(
+            "SELECT outcome FROM records WHERE dataset_id = ? AND kind = 'comparison' "
+            f"AND id >= ? AND id < ? AND {self.scored} "
+            "AND outcome NOT IN (0.0, 0.5, 1.0) ORDER BY id",
+            [self.dataset_id, start, stop, *self.scored_params],
+        )
 
 
 def _strings(n: int, data: bytes, lengths: str) -> pa.LargeStringArray:

@@ -249,14 +249,10 @@ def _dimensions(policy: PairPolicy) -> list[str] | None:
     return None
 
 
-def _count_unscored(store: Store, dataset: str, report: BuildReport) -> None:
+def _read(store: Store, dataset: str, policy: PairPolicy, report: BuildReport) -> list[Pair]:
     unscored = count_unscored(store, dataset)
     if unscored:
         report.dropped["unscored"] += unscored
-
-
-def _read(store: Store, dataset: str, policy: PairPolicy, report: BuildReport) -> list[Pair]:
-    _count_unscored(store, dataset, report)
     rows = comparison_rows(
         store, dataset, judged_by=policy.judged_by, dimensions=_dimensions(policy)
     )
@@ -273,7 +269,8 @@ def _preference_from_columns(
     if pairs is None:
         return None
     report = BuildReport(judgements=len(pairs.prompt))
-    _count_unscored(store, dataset, report)
+    if pairs.unscored:
+        report.dropped["unscored"] += pairs.unscored
     columns = preference_columns(pairs, dimensions, policy, report.dropped)
     report.rows = len(columns["prompt"])
     return _arrow_dataset(pa.table(columns)), report
