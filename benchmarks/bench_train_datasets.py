@@ -5,9 +5,11 @@
 Data: 1,000,000 comparisons (--quick: 100,000) in a SQLite store: 20,000 prompts, two
 responses of 60-120 characters each, one human judgement per pair, winners by a seeded coin.
 palate's side reads the stored records, pools and decides the pairs under the default policy
-and returns a ``datasets.Dataset``; the baseline writes the very rows palate produced with
-``datasets.Dataset.from_dict`` from in-memory lists (it does no reading at all). Rows per
-second, and palate's rate as a multiple of the baseline's (target: at least 0.5).
+and returns a ``datasets.Dataset`` (on SQLite, plain text pairs are read as a few big
+concatenations per chunk of rows and pooled with numpy: ``palate.train.text_pairs``); the
+baseline writes the very rows palate produced with ``datasets.Dataset.from_dict`` from
+in-memory lists (it does no reading at all). Rows per second, and palate's rate as a
+multiple of the baseline's (target: at least 0.5).
 """
 
 from __future__ import annotations

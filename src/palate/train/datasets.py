@@ -11,7 +11,8 @@ formed, so that ties, AlpacaEval strengths, low agreement and rubric dimensions 
 by the stated ``PairPolicy`` instead of by whichever judgement came last. Plain text pairs
 are read from the store's text columns; other records' bodies are decoded with msgspec into
 the few fields needed (the rest of the JSON is skipped, not built). Columns go straight into
-Arrow.
+Arrow. Plain text preference sets on SQLite whose rows are all plain text pairs are read and
+pooled as columns instead (``palate.train.text_pairs``), with the same result.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from datasets.fingerprint import generate_random_fingerprint
 
 from palate.schema.outcome import preference
 from palate.store import Store
-from palate.store.training import ComparisonRow, comparison_rows, count_unscored
+from palate.store.training import ComparisonRow, comparison_rows, count_unscored, text_pairs
 from palate.train.config import PairPolicy
+from palate.train.text_pairs import preference_columns
 
 Content = str | list[dict[str, str]]
 
@@ -229,32 +231,59 @@ def _dataset(columns: dict[str, list[Any]], conversational: bool) -> Dataset:
         name: values if name == "margin" else _column(values, conversational)
         for name, values in columns.items()
     }
+    return _arrow_dataset(pa.table(arrays))
+
+
+def _arrow_dataset(table: pa.Table) -> Dataset:
     # A random fingerprint: the default one pickles and hashes every row (a tenth of the
     # build); it only names in-memory datasets for caching, and ``rows_hash`` names the rows.
-    return Dataset(pa.table(arrays), fingerprint=generate_random_fingerprint())
+    return Dataset(table, fingerprint=generate_random_fingerprint())
+
+
+def _dimensions(policy: PairPolicy) -> list[str] | None:
+    """The rubric dimensions the policy reads, or None for all."""
+    if policy.dimension is not None:
+        return [policy.dimension]
+    if policy.dimension_weights is not None:
+        return sorted(policy.dimension_weights)
+    return None
 
 
 def _read(store: Store, dataset: str, policy: PairPolicy, report: BuildReport) -> list[Pair]:
-    dimensions = (
-        [policy.dimension]
-        if policy.dimension is not None
-        else sorted(policy.dimension_weights)
-        if policy.dimension_weights is not None
-        else None
-    )
     unscored = count_unscored(store, dataset)
     if unscored:
         report.dropped["unscored"] += unscored
-    rows = comparison_rows(store, dataset, judged_by=policy.judged_by, dimensions=dimensions)
+    rows = comparison_rows(
+        store, dataset, judged_by=policy.judged_by, dimensions=_dimensions(policy)
+    )
     return list(pool_pairs(rows, policy, report).values())
+
+
+def _preference_from_columns(
+    store: Store, dataset: str, policy: PairPolicy
+) -> tuple[Dataset, BuildReport] | None:
+    """``preference_dataset`` for plain text when every row is a plain text pair on SQLite,
+    read and pooled as columns (no Python object per row); None where that does not apply."""
+    dimensions = _dimensions(policy)
+    pairs = text_pairs(store, dataset, judged_by=policy.judged_by, dimensions=dimensions)
+    if pairs is None:
+        return None
+    report = BuildReport(judgements=len(pairs.prompt))
+    if pairs.unscored:
+        report.dropped["unscored"] += pairs.unscored
+    columns = preference_columns(pairs, dimensions, policy, report.dropped)
+    report.rows = len(columns["prompt"])
+    return _arrow_dataset(pa.table(columns)), report
 
 
 def preference_dataset(
     store: Store, dataset: str, policy: PairPolicy
 ) -> tuple[Dataset, BuildReport]:
     """TRL preference rows (``prompt``, ``chosen``, ``rejected`` and optionally ``margin``)."""
-    report = BuildReport()
     conversational = policy.format == "conversational"
+    if not conversational and (from_columns := _preference_from_columns(store, dataset, policy)):
+        return from_columns
+    report = BuildReport()
     columns: dict[str, list[Any]] = {"prompt": [], "chosen": [], "rejected": []}
     if policy.with_margin:
         columns["margin"] = []
