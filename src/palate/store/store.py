@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from palate.io.importing import ImportResult
 
 BATCH_SIZE = 10_000
+# SQLite page cache while bulk inserting (KiB; it grows only as pages are used), see
+# ``_insert_rows_sqlite``
+INSERT_CACHE_KIB = 64 * 1024
 
 Record = Comparison | Rating
 
@@ -326,9 +329,18 @@ def _insert_rows_sqlite(
         f"VALUES ({int(dataset_id)}, {placeholders})"
     )
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.executemany(sql, values if progress is None else _reporting(values, progress))
-    added = max(cursor.rowcount, 0)
-    cursor.close()
+    # Each new row lands on a random page of the content-hash index. With SQLite's default
+    # 2 MiB page cache most of those pages are read back from the OS one system call at a
+    # time once the table is large (a quarter of the insert's time at a million rows), so
+    # the insert gets a larger cache, and the connection its own setting back afterwards.
+    (previous,) = cursor.execute("PRAGMA cache_size").fetchone()
+    cursor.execute(f"PRAGMA cache_size = -{INSERT_CACHE_KIB}")
+    try:
+        cursor.executemany(sql, values if progress is None else _reporting(values, progress))
+        added = max(cursor.rowcount, 0)
+    finally:
+        cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+        cursor.close()
     return added
 
 
