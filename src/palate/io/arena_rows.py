@@ -1,14 +1,15 @@
 """Store rows for Arena battles read from JSON, built without the pydantic models.
 
 Importing a battle the general way validates a ``Comparison``, dumps it back to plain data
-and reads its fields into a ``records`` row: three times the work of the insert itself, all
+and reads its fields into a ``records`` row: about as much work as inserting the row, all
 to build objects that are thrown away. A battle that passes ``arena.from_row``'s checks
 (two non-blank model names, a known winner, a question id) always becomes the same small
 record, so its canonical JSON and row can be written down directly; the model's own
 validators cannot fail on it (two responses, one consistent outcome).
 
 That holds only for rows parsed from JSON (only plain JSON values in ``metadata``), so the
-importer uses this for the ``arena`` format, whose rows always are; any row this does not
+importer uses this for the ``arena`` format, whose rows always are (JSON Lines or a JSON
+array; battles in parquet files come through the ``hf`` format). Any row this does not
 build (``None``) goes the general way, which reports the problem or builds it. Tests check
 that both ways give the same row, byte for byte, on awkward battles.
 """
