@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from palate.errors import InputError
 from palate.io import alpacaeval, arena, canonical, crowd, hf, producer, trl
+from palate.io.arena_rows import BattleRows
 from palate.io.detect import detect, row_format
 from palate.io.readers import InputFile, Row, iter_arrow, iter_csv, iter_json, refuse_special
 from palate.io.rows import RowError
@@ -95,21 +96,31 @@ def _rows(fmt: str, path: Path) -> Iterator[tuple[InputFile, int, Row]]:
     return iter_json(path)
 
 
-def read_records(
+def _builder(fmt: str, judged_by: Source) -> Callable[[Row], tuple[Any, ...]]:
+    """The function turning one source row into its ``records`` row (see ``record_values``)."""
+    mapper = _mapper(fmt, judged_by)
+    if fmt == arena.NAME:  # rows parsed from JSON: most can skip the models (see arena_rows)
+        battle_row = BattleRows(judged_by)
+        return lambda row: battle_row(row) or record_values(mapper(row))
+    return lambda row: record_values(mapper(row))
+
+
+def read_values(
     path: Path,
     fmt: str,
     judged_by: Source,
     progress: Progress | None = None,
     stripe: producer.Stripe | None = None,
-) -> Iterator[Comparison | Rating]:
-    """Canonical records from a file; the first bad row raises an InputError (file, line, field).
-    With ``stripe``, only the rows of that stripe (every row is still read and parsed)."""
-    mapper = _mapper(fmt, judged_by)
+) -> Iterator[tuple[Any, ...]]:
+    """The ``records`` rows of a file (without the dataset id); the first bad row raises an
+    InputError (file, line, field). With ``stripe``, only the rows of that stripe (every row
+    is still read and parsed)."""
+    build = _builder(fmt, judged_by)
     for count, (source, line, row) in enumerate(_rows(fmt, path), start=1):
         if stripe is not None and not stripe.owns(count - 1):
             continue
         try:
-            yield mapper(row)
+            yield build(row)
         except RowError as exc:
             raise source.error(str(exc), line=line, field=exc.field) from exc
         except ValidationError as exc:
@@ -143,7 +154,7 @@ def import_file(
     def values(
         report: Progress | None, stripe: producer.Stripe | None = None
     ) -> Iterator[tuple[Any, ...]]:
-        return (record_values(r) for r in read_records(path, chosen, judge, report, stripe))
+        return read_values(path, chosen, judge, report, stripe)
 
     def counted() -> Iterator[tuple[Any, ...]]:
         nonlocal read
