@@ -194,11 +194,11 @@ def _all_flat(batch: list[Any]) -> bool:
             return False
     except TypeError:  # a key that is not a string
         return False
-    values = list(itertools.chain.from_iterable(map(dict.values, batch)))
-    if not _ATTR_LEAVES.issuperset(map(type, values)):
+    kinds = set(map(type, itertools.chain.from_iterable(map(dict.values, batch))))
+    if not _ATTR_LEAVES.issuperset(kinds):
         return False
     try:  # orjson's strict mode refuses integers past 2**53, as RFC 8785 does
-        orjson.dumps(values, option=orjson.OPT_STRICT_INTEGER)
+        orjson.dumps(batch, option=orjson.OPT_STRICT_INTEGER)
     except orjson.JSONEncodeError:  # such an integer, or a lone surrogate
         return False
     return True
@@ -255,12 +255,15 @@ class RecordChain:
         attributes = _batch_attribute_bytes([item[4] for item in batch])
         bodies: list[bytes] = []
         leaves: list[bytes] = []
+        add_body, add_leaf = bodies.append, leaves.append
         index, previous = self.index, self.previous.encode()
+        if index + len(batch) > _SAFE_INT:  # RFC 8785 cannot write such indexes
+            attributes = [None] * len(batch)
         sha256 = hashlib.sha256
         same: tuple[Any, ...] = ()  # (activity, agent, used, generated) of ``pieces``
         pieces: _Pieces = (b"", b"", b"", ())
         for item, attrs in zip(batch, attributes, strict=True):
-            if attrs is None or index > _SAFE_INT:
+            if attrs is None:
                 activity, agent, used, generated, values = item
                 record = build_record(
                     index=index, previous=previous.decode(), time=self.time, activity=activity,
@@ -282,8 +285,8 @@ class RecordChain:
                     pieces[2],
                 )
             leaf = sha256(b"\x00" + body).digest()
-            bodies.append(body)
-            leaves.append(leaf)
+            add_body(body)
+            add_leaf(leaf)
             previous = hexlify(leaf)
             index += 1
         self.index, self.previous = index, previous.decode()
