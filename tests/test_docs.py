@@ -5,7 +5,8 @@ Each guide's ``bash`` and ``python`` blocks run in order in one fresh folder (it
 SQLite, ``data`` linked to the shipped data), as a reader would run them; other fences
 (yaml, text, sh) are shown, not run. The README's ``bash`` blocks run the same way in a folder
 laid out like a checkout: ``../shared/data`` beside it, ``src`` and ``examples`` in it, and the
-``.venv`` that ``make demo`` creates.
+``.venv`` that ``make demo`` creates. A block that serves until stopped (``palate serve``) is
+started, must answer on its port, and must exit cleanly on Ctrl-C.
 """
 
 from __future__ import annotations
