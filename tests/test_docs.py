@@ -130,18 +130,18 @@ def _run_block(code: str, folder: Path, env: dict[str, str], what: str) -> str:
 
 
 def _loop_stages(store: palate.Store) -> dict[str, Any]:
-    """What each loop stage recorded that must not depend on where it ran: its fingerprint,
-    the content of the rows it wrote, the checkpoint it named and the gate's verdict."""
+    """What each loop stage recorded that must not depend on where it ran: its fingerprint, the
+    content of the generations it stored (judgements carry each call's latency, so they and the
+    truth built on them differ run to run), the checkpoint it named and the gate's verdict."""
     stages = {}
     for entry in Ledger(store).entries():
         if entry.record["activity"] == "loop-stage":
             attributes, outputs = entry.record["attributes"], entry.record["attributes"]["outputs"]
-            rows = sorted(
-                g["hash"] for g in entry.record["generated"] if g["kind"] == "dataset-rows"
-            )
+            generated = attributes["stage"].startswith("generate")
+            rows = [g["hash"] for g in entry.record["generated"] if g["kind"] == "dataset-rows"]
             stages[attributes["stage"]] = (
-                attributes["fingerprint"], rows, outputs.get("checkpoint_hash"),
-                outputs.get("verdict"),
+                attributes["fingerprint"], rows if generated else None,
+                outputs.get("checkpoint_hash"), outputs.get("verdict"),
             )  # fmt: skip
     return stages
 
