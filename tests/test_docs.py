@@ -177,7 +177,7 @@ def _serve_block(code: str, folder: Path, env: dict[str, str], port: int) -> Non
     assert block.returncode == 0, f"README serve block did not stop cleanly:\n{stderr}"
 
 
-@pytest.mark.slow  # 27k battles imported, the demo, statistics, judges, tiny trainings: ~5 min
+@pytest.mark.slow  # 27k battles, the demo, statistics, judges, tiny trainings: 6.6 min at load 5
 def test_readme_runs_as_written(tmp_path: Path, shared_data: Path) -> None:
     (tmp_path / "shared").mkdir()
     (tmp_path / "shared" / "data").symlink_to(shared_data)
