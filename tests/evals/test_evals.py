@@ -220,3 +220,23 @@ def test_clustered_bootstrap_covers_at_the_nominal_rate() -> None:
         e = clustered_mean(values, clusters, n_bootstrap=400, seed=seed)
         hits += e.ci_low <= 0.0 <= e.ci_high
     assert 0.90 <= hits / trials <= 0.98
+
+
+def test_eval_on_a_dataset_without_the_baseline_names_the_judged_datasets(
+    evals_db: tuple[str, dict[str, str]], capsys: pytest.CaptureFixture[str], shared_data: Path
+) -> None:
+    """`judge run` writes verdicts to DATASET.JUDGE: an eval on DATASET says where they are."""
+    from palate.io import import_file
+    from palate.store import Store
+
+    url, _ = evals_db
+    with Store(url) as store:
+        path = shared_data / "alpacaeval/annotations/alpaca-7b.json.gz"
+        import_file(store, path, dataset="alpaca.scripted")
+    code, _, err = run_cli(
+        capsys, "eval", "run", "--candidate", "ckpt-b", "--baseline", "ckpt-a", "--set", "alpaca",
+        "--db", url,
+    )  # fmt: skip
+    assert code == 1 and "Traceback" not in err
+    assert "no comparisons against baseline 'ckpt-a' in dataset 'alpaca'" in err
+    assert "judged comparisons are in alpaca.scripted" in err

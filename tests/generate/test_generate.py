@@ -160,3 +160,20 @@ def test_generate_usage_and_input_errors(
         url,
     )
     assert code == 1 and "nope" in err
+
+
+def test_more_new_tokens_than_the_model_has_positions_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, tiny_model: Path, prompts_file: Path
+) -> None:
+    """GPT-2's learned positions end at 64: past them torch would fail with an index error."""
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    args = ["generate", "--model", str(tiny_model), "--prompts", str(prompts_file)]
+    code, _, err = run_cli(capsys, *args, "--dataset", "d", "--max-new-tokens", "62", "--db", url)
+    assert code == 1 and "Traceback" not in err and "IndexError" not in err
+    last = err.strip().splitlines()[-1]  # after transformers' loading progress
+    assert "64 positions" in last and "--max-new-tokens 62" in last
+    with Store(url) as store:
+        assert "d" not in {d.name for d in store.datasets()}  # nothing generated
+    assert run_json(capsys, *args, "--dataset", "d", "--max-new-tokens", "61", "--db", url)[
+        "generated"
+    ] == len(PROMPTS)

@@ -55,6 +55,8 @@ class LocalGenerator:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         model: Any = AutoModelForCausalLM.from_pretrained(path)
         self.model: Any = model.to(self.device).eval()
+        # Learned position embeddings (GPT-2's) fail with an index error past their end.
+        self.positions: int | None = getattr(model.config, "max_position_embeddings", None)
 
     def _text(self, prompt: Prompt) -> str:
         if prompt.messages and getattr(self.tokenizer, "chat_template", None):
@@ -73,6 +75,13 @@ class LocalGenerator:
         encoded = self.tokenizer(
             [self._text(job.prompt) for job in jobs], return_tensors="pt", padding=True
         ).to(self.device)
+        needed = encoded["input_ids"].shape[1] + settings.max_new_tokens
+        if self.positions is not None and needed > self.positions:
+            raise PalateError(
+                f"model {self.path} has {self.positions} positions: a prompt of "
+                f"{encoded['input_ids'].shape[1]} tokens and --max-new-tokens "
+                f"{settings.max_new_tokens} need {needed}; lower --max-new-tokens"
+            )
         sample = settings.temperature > 0
         torch.manual_seed(derived_seed(settings.seed, batch))
         with torch.no_grad():

@@ -90,7 +90,12 @@ def against_baseline(
         model_len.append(mine)
         base_len.append(theirs)
     if not models:
-        raise StatsError(f"no comparisons against baseline {baseline!r} in dataset {dataset!r}")
+        # `judge run` writes its verdicts to DATASET.JUDGE, not into the generations' dataset.
+        judged = [d.name for d in store.datasets() if d.name.startswith(f"{dataset}.")]
+        hint = f" (judged comparisons are in {', '.join(judged)})" if judged else ""
+        raise StatsError(
+            f"no comparisons against baseline {baseline!r} in dataset {dataset!r}{hint}"
+        )
     if None in model_len or None in base_len:
         if length_controlled:
             raise StatsError(
