@@ -12,6 +12,7 @@ from palate.schema import Comparison, Message, Prompt, Response, Source, Unscore
 from palate.store import Store
 from palate.train.config import PairPolicy
 from palate.train.datasets import preference_dataset, prompt_dataset, sft_dataset
+from tests.helpers import run_cli
 
 
 def cmp(
@@ -169,3 +170,37 @@ def test_one_reading_of_every_outcome_kind(tmp_path: Path) -> None:
     }  # fmt: skip
     assert {(r["prompt"], r["chosen"], r["rejected"]) for r in rows(data)} == pairs
     assert report.dropped == built.dropped == {"tie": 1, "unscored": 1}
+
+
+def test_pooled_trl_export_writes_the_training_pairs(store: Store, tmp_path: Path) -> None:
+    """`export --format trl --pooled` and `palate train` build pairs through the same code."""
+    policy = PairPolicy(min_agreement=0.9)  # drops p1 (2 of 3 agree)
+    report = export_dataset(store, "d", "trl", tmp_path / "pooled.jsonl", pairs=policy)
+    written = [json.loads(line) for line in (tmp_path / "pooled.jsonl").open(encoding="utf-8")]
+    data, built = preference_dataset(store, "d", policy)
+    assert written == rows(data) and [r["prompt"] for r in written] == ["p3", "p4"]
+    assert report.written == built.rows == 2 and report.dropped == built.dropped
+    assert report.dropped["agreement below min_agreement"] == 1
+    # without pooling, the same format writes one row a judgement (all 8 but the tie)
+    plain = export_dataset(store, "d", "trl", tmp_path / "plain.jsonl")
+    assert plain.written == 7 and plain.dropped == {"tie": 1}
+
+
+def test_pooled_export_settings_from_a_train_config(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "dpo.yaml"
+    config.write_text("model: m\ndataset: d\npairs:\n  min_margin: 0.1\n", encoding="utf-8")
+    out = tmp_path / "pairs.jsonl"
+    args = ["export", str(out), "--dataset", "d", "--format", "trl", "--db", store.url]
+    code, _, err = run_cli(capsys, *args, "--pairs", str(config))
+    assert code == 0, err
+    expected, _ = preference_dataset(store, "d", PairPolicy(min_margin=0.1))
+    assert [json.loads(line) for line in out.open(encoding="utf-8")] == rows(expected)
+    assert len(rows(expected)) == 2  # p4's weak preference is below the margin
+    config.write_text("pairs:\n  min_margin: -1\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, *args, "--pairs", str(config))
+    assert code != 0 and "line 2" in err and "pairs.min_margin" in err
+    code, _, err = run_cli(capsys, "export", str(tmp_path / "x.jsonl"), "--dataset", "d",
+                           "--format", "jsonl", "--pooled", "--db", store.url)  # fmt: skip
+    assert code != 0 and "--format trl" in err and not (tmp_path / "x.jsonl").exists()

@@ -83,11 +83,32 @@ def export_command(
             "export directory of the same format (a regular file is always replaced).",
         ),
     ] = False,
+    pooled: Annotated[
+        bool,
+        typer.Option(
+            "--pooled",
+            help="TRL: write the pairs `palate train` trains on (judgements of a pair pooled, "
+            "ties and weak or disputed pairs left out) instead of one row a judgement.",
+        ),
+    ] = False,
+    pairs: Annotated[
+        Path | None,
+        typer.Option(
+            "--pairs",
+            help="With --pooled: a train config (its `pairs:` section is used) or a file of "
+            "those settings; the defaults otherwise.",
+        ),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Export a dataset, reporting what the target format cannot hold."""
-    report = export_dataset(open_store(db), dataset, format, out, force=force)
+    policy = None
+    if pooled or pairs is not None:
+        from palate.train.config import PairPolicy, load_pair_policy
+
+        policy = load_pair_policy(pairs) if pairs is not None else PairPolicy()
+    report = export_dataset(open_store(db), dataset, format, out, force=force, pairs=policy)
 
     def render() -> None:
         console.print(f"Wrote {report.written} records to {report.path} ({report.format}).")

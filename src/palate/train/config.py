@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import ErrorDetails
 
 from palate.errors import InputError
-from palate.io.validation import input_error
+from palate.io.validation import dotted, input_error
 from palate.io.yamlfile import Locator, load_yaml
 
 Method = Literal["sft", "reward", "dpo", "grpo"]
@@ -281,6 +281,24 @@ def load_config(path: Path, method: Method) -> RunBase:
                 reward = reward.model_copy(update={name: resolved})
         updates["reward"] = reward
     return config.model_copy(update=updates)
+
+
+def load_pair_policy(path: Path) -> PairPolicy:
+    """The ``pairs:`` section of a run config, or a file holding just those settings, so an
+    export can write exactly the pairs a training run would use."""
+    data, locate = read_config(path)
+    prefix: tuple[str, ...] = ("pairs",) if "pairs" in data else ()
+    section = data["pairs"] if prefix else data
+    try:
+        return PairPolicy.model_validate(section)
+    except ValidationError as exc:
+        raise input_error(
+            exc,
+            file=str(path),
+            locate=lambda loc: locate(prefix + loc),
+            message=_message,
+            field=lambda loc: dotted(prefix + loc),
+        ) from exc
 
 
 def field_line(path: Path, field: str) -> int | None:

@@ -18,9 +18,11 @@ pooled as columns instead (``palate.train.text_pairs``), with the same result.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import msgspec
@@ -29,6 +31,7 @@ import pyarrow as pa
 from datasets import Dataset
 from datasets.fingerprint import generate_random_fingerprint
 
+from palate.io.report import ExportReport
 from palate.schema.outcome import preference
 from palate.store import Store
 from palate.store.training import ComparisonRow, comparison_rows, count_unscored, text_pairs
@@ -364,3 +367,15 @@ def rows_hash(data: Dataset) -> str:
         for row in batch.to_pylist():
             digest.update(orjson.dumps(row, option=orjson.OPT_SORT_KEYS) + b"\n")
     return digest.hexdigest()
+
+
+def export_preferences(store: Store, dataset: str, policy: PairPolicy, out: Path) -> ExportReport:
+    """Write the rows ``preference_dataset`` builds as TRL JSON lines: exactly the pairs a
+    training run with the same ``pairs:`` settings trains on, pooled and filtered the same way."""
+    data, built = preference_dataset(store, dataset, policy)
+    report = ExportReport(format="trl", path=str(out), written=built.rows)
+    report.dropped.update(built.dropped)
+    with out.open("w", encoding="utf-8", newline="\n") as f:
+        for row in data:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return report
